@@ -1,0 +1,117 @@
+"""Opening the database: SQLAlchemy engines for SQLite, PostgreSQL (pg8000) and Cloud SQL."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+
+from .config import DatabaseTarget
+from .errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+
+class Database:
+    """An engine plus whatever must be closed with it (the Cloud SQL connector)."""
+
+    def __init__(self, engine: Engine, target: DatabaseTarget, connector=None):
+        self.engine = engine
+        self.target = target
+        self._connector = connector
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def describe(self) -> str:
+        return self.target.describe()
+
+    def close(self) -> None:
+        self.engine.dispose()
+        if self._connector is not None:
+            self._connector.close()
+            self._connector = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def open_database(target: DatabaseTarget, *, check: bool = True) -> Database:
+    """Build the engine and, with ``check``, prove the server answers (without writing)."""
+    if target.cloud_sql:
+        database = _open_cloud_sql(target)
+    else:
+        database = Database(_create_url_engine(target), target)
+    if check:
+        try:
+            check_connection(database)
+        except ConfigError:
+            database.close()
+            raise
+    return database
+
+
+def check_connection(database: Database) -> None:
+    try:
+        with database.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except (SQLAlchemyError, OSError) as error:
+        raise ConfigError(f"Cannot connect to {database.describe()}: {_first_line(error)}. "
+                          f"Check that the server runs and the URL or .env settings "
+                          f"are right.") from None
+
+
+def _create_url_engine(target: DatabaseTarget) -> Engine:
+    url = target.url
+    if url.get_backend_name() == "sqlite":
+        folder = Path(url.database).expanduser().resolve().parent
+        if not folder.is_dir():
+            raise ConfigError(f"Cannot create the SQLite file {url.database}: folder {folder} "
+                              f"does not exist")
+        engine = create_engine(url)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(url, pool_pre_ping=True, connect_args={"timeout": 30})
+
+
+def _sqlite_pragmas(dbapi_connection, _record):
+    # WAL lets dashboards read while a load writes; NORMAL sync is safe with WAL.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def _open_cloud_sql(target: DatabaseTarget) -> Database:
+    from google.cloud.sql.connector import Connector, IPTypes
+
+    settings = target.cloud_sql
+    connector = Connector(ip_type=IPTypes.PRIVATE if settings.private_ip else IPTypes.PUBLIC,
+                          enable_iam_auth=settings.iam_auth, refresh_strategy="lazy")
+
+    def connect():
+        return connector.connect(settings.instance_connection_name, "pg8000",
+                                 user=settings.user, password=settings.password,
+                                 db=settings.database)
+
+    # The connector's sockets have no keepalive: ping before use, the loader retries drops.
+    engine = create_engine("postgresql+pg8000://", creator=connect, pool_pre_ping=True)
+    return Database(engine, target, connector)
+
+
+def is_connection_lost(error: BaseException) -> bool:
+    """True for errors after which a retry on a fresh connection may succeed."""
+    return isinstance(error, DBAPIError) and bool(error.connection_invalidated) or (
+        isinstance(error, DBAPIError) and "network error" in str(error).lower())
+
+
+def _first_line(error: BaseException) -> str:
+    message = str(getattr(error, "orig", None) or error).strip().splitlines()
+    return message[0] if message else type(error).__name__

@@ -1,0 +1,33 @@
+"""The library's own exceptions. Only the entry scripts turn them into messages and exit codes."""
+
+
+class F1DBError(Exception):
+    """Base class: the message is one line a user can act on."""
+
+    exit_code = 1
+
+
+class UsageError(F1DBError):
+    """Bad arguments or a selection that does not exist (exit code 2)."""
+
+    exit_code = 2
+
+
+class ConfigError(F1DBError):
+    """Bad or unreachable database configuration, unsupported URL (exit code 2)."""
+
+    exit_code = 2
+
+
+class SchemaError(F1DBError):
+    """The database schema is missing or older than this code (exit code 2)."""
+
+    exit_code = 2
+
+
+class FetchError(F1DBError):
+    """FastF1 could not give a session (network, cache miss, parser failure)."""
+
+
+class RunAborted(F1DBError):
+    """A failure that makes every further session pointless (rate limit, lost database)."""

@@ -1,0 +1,273 @@
+"""FastF1, and only here: cache set-up, the season schedule, one ``Session.load`` per session.
+
+FastF1 never raises for missing parts (DESIGN.md section 5): each attribute raises
+``DataNotLoadedError`` later. ``fetch_session`` checks every part and reports what was
+missing, so the populator can store the rest and retry the gap on a later run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import logging
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from .errors import FetchError, RunAborted, UsageError
+from .transform import SessionKey, combine_driver_frames
+
+log = logging.getLogger(__name__)
+
+# Table -> FastF1 Session attribute (telemetry tables hold a dict of per-driver frames).
+SOURCES = {
+    "results": "results", "laps": "laps", "weather": "weather_data",
+    "telemetry": "car_data", "positions": "pos_data", "session_status": "session_status",
+    "track_status": "track_status", "race_control_messages": "race_control_messages",
+}
+# Tables whose FastF1 frame may legitimately be empty (no message, no status change).
+MAY_BE_EMPTY = {"session_status", "track_status", "race_control_messages"}
+SESSION_ABBREVIATIONS = ("FP1", "FP2", "FP3", "Q", "SQ", "SS", "S", "R")
+_CLASSIFIED_SESSIONS = {"Race", "Sprint", "Qualifying", "Sprint Qualifying", "Sprint Shootout"}
+
+
+@dataclass(frozen=True)
+class SessionRef:
+    """A session of the schedule: everything needed to plan it, store it and load it."""
+
+    key: SessionKey
+    event_name: str
+    country: str | None
+    location: str | None
+    event_format: str | None
+    start_utc: dt.datetime | None
+    test_number: int | None = None      # testing events are loaded by test number
+    session_number: int = 1             # 1..5 within the event
+
+    @property
+    def label(self) -> str:
+        return f"{self.key.year} {self.event_name} {self.key.session_type}"
+
+
+@dataclass(frozen=True)
+class EventRef:
+    year: int
+    round_number: int                   # testing events: -1, -2 (see README)
+    name: str
+    schedule_index: int
+    sessions: tuple[SessionRef, ...]
+
+
+@dataclass
+class FetchedSession:
+    """What one ``Session.load`` gave: frames per table, and the parts it could not give."""
+
+    frames: dict[str, pd.DataFrame] = field(default_factory=dict)
+    missing: dict[str, str] = field(default_factory=dict)     # table -> reason
+    partial: dict[str, str] = field(default_factory=dict)     # table -> reason
+
+
+class FastF1Source:
+    """FastF1 behind a small interface; counts the ``Session.load`` calls it makes."""
+
+    def __init__(self, *, cache_dir: Path, offline: bool = False):
+        import fastf1
+
+        self._fastf1 = fastf1
+        self.version = fastf1.__version__
+        self.cache_dir = cache_dir
+        self.offline = offline
+        self.loads = 0
+        if offline and not (cache_dir / "fastf1_http_cache.sqlite").is_file():
+            raise UsageError(f"--offline needs a FastF1 cache, but {cache_dir} has none: run "
+                             f"once without --offline, or point --cache-dir at a filled cache")
+        try:
+            cache_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise UsageError(f"Cannot create the FastF1 cache folder {cache_dir}: "
+                             f"{error.strerror}") from None
+        fastf1.Cache.configure(cache_dir=str(cache_dir))
+        fastf1.Cache.offline_mode(offline)
+        self._warned_no_account = False
+        self.schedules: dict[int, object] = {}
+
+    def season(self, year: int, *, include_testing: bool = False) -> list[EventRef]:
+        """The season's events in schedule order (testing first, when asked for)."""
+        try:
+            schedule = self._fastf1.get_event_schedule(year, include_testing=include_testing)
+        except ValueError:
+            where = (f"in the FastF1 cache at {self.cache_dir} (offline mode)" if self.offline
+                     else "from FastF1 (no network, or no such season)")
+            raise UsageError(f"No event schedule for {year} {where}: check the year"
+                             + (", or run without --offline" if self.offline else "")) from None
+        except SystemExit:
+            raise FetchError(f"FastF1 stopped while reading the {year} schedule: delete "
+                             f"{self.cache_dir} and retry") from None
+        if schedule.empty:
+            raise UsageError(f"FastF1 lists no events for {year}: F1 data starts in 1950, "
+                             f"and a future season has no schedule yet")
+        self.schedules[year] = schedule
+        return _events_from_schedule(schedule, year)
+
+    def find_event(self, events: list[EventRef], selector: str) -> EventRef:
+        year = events[0].year
+        return match_event(events, selector, year, self.schedules[year])
+
+    def fetch_session(self, ref: SessionRef, tables: set[str]) -> FetchedSession:
+        """Call ``Session.load`` once and collect the frames of ``tables``."""
+        session = self._session(ref)
+        needs_telemetry = bool(tables & {"telemetry", "positions"})
+        self.loads += 1
+        try:
+            with self._no_credential_prompt(), _quiet_fastf1_exit():
+                session.load(laps=True, telemetry=needs_telemetry, weather="weather" in tables,
+                             messages=True)
+        except self._fastf1.exceptions.RateLimitExceededError as error:
+            raise RunAborted(f"FastF1 rate limit reached ({error}): rerun later, stored "
+                             f"sessions are kept and skipped") from None
+        except FetchError:
+            raise
+        except Exception as error:  # FastF1 parser failures vary by season and session
+            raise FetchError(f"FastF1 failed to load: {type(error).__name__}: "
+                             f"{_first_line(error)}") from None
+        return collect_frames(session, tables, self._fastf1.exceptions.DataNotLoadedError)
+
+    def _session(self, ref: SessionRef):
+        try:
+            if ref.test_number is not None:
+                return self._fastf1.get_testing_session(ref.key.year, ref.test_number,
+                                                        ref.session_number)
+            event = self._fastf1.get_event(ref.key.year, ref.key.round_number)
+            return event.get_session(ref.key.session_type)
+        except (ValueError, KeyError) as error:
+            raise FetchError(f"FastF1 cannot open the session: {_first_line(error)}") from None
+
+    @contextlib.contextmanager
+    def _no_credential_prompt(self):
+        """Never let FastF1 prompt for F1 account credentials in the middle of a batch run.
+
+        FastF1 asks on a terminal when ``F1_USERNAME``/``F1_PASSWORD`` are unset; with
+        stdin not a terminal it logs a warning and continues without an account instead.
+        """
+        if self.offline or (os.environ.get("F1_USERNAME") and os.environ.get("F1_PASSWORD")):
+            yield
+            return
+        if not self._warned_no_account:
+            log.warning("F1_USERNAME/F1_PASSWORD are not set: live timing is requested "
+                        "without an F1 account (see .env.example)")
+            self._warned_no_account = True
+        saved, devnull = sys.stdin, open(os.devnull)
+        sys.stdin = devnull
+        try:
+            yield
+        finally:
+            sys.stdin = saved
+            devnull.close()
+
+
+def collect_frames(session, tables: set[str], not_loaded_error: type) -> FetchedSession:
+    """Read each requested part of a loaded FastF1 session; note what is missing."""
+    fetched = FetchedSession()
+    for table in sorted(tables):
+        try:
+            value = getattr(session, SOURCES[table])
+        except not_loaded_error:
+            fetched.missing[table] = "FastF1 could not load it"
+            continue
+        frame = combine_driver_frames(value) if isinstance(value, dict) else pd.DataFrame(value)
+        if frame.empty and table not in MAY_BE_EMPTY:
+            fetched.missing[table] = "FastF1 returned no rows"
+            continue
+        fetched.frames[table] = frame
+        if (table == "results" and session.name in _CLASSIFIED_SESSIONS
+                and frame.get("Position", pd.Series(dtype=float)).isna().all()):
+            fetched.partial[table] = "no classification yet (positions not published)"
+    return fetched
+
+
+def _events_from_schedule(schedule, year: int) -> list[EventRef]:
+    events, tests = [], 0
+    for index, row in schedule.iterrows():
+        testing = row["EventFormat"] == "testing"
+        if testing:
+            tests += 1
+        round_number = -tests if testing else int(row["RoundNumber"])
+        sessions = []
+        for number in range(1, 6):
+            name = row.get(f"Session{number}")
+            if not isinstance(name, str) or not name or name == "None":
+                continue
+            start = row.get(f"Session{number}DateUtc")
+            sessions.append(SessionRef(
+                key=SessionKey(year, round_number, name), event_name=row["EventName"],
+                country=_text(row.get("Country")), location=_text(row.get("Location")),
+                event_format=_text(row.get("EventFormat")),
+                start_utc=None if pd.isna(start) else pd.Timestamp(start).to_pydatetime(),
+                test_number=tests if testing else None, session_number=number))
+        events.append(EventRef(year, round_number, row["EventName"], index, tuple(sessions)))
+    return events
+
+
+def session_name(identifier: str, year: int) -> str:
+    """FastF1's full session name for an abbreviation or name (FP1 -> 'Practice 1')."""
+    from fastf1.events import _SESSION_TYPE_ABBREVIATIONS as ABBREVIATIONS
+
+    for name in ABBREVIATIONS.values():
+        if identifier.casefold() == name.casefold():
+            break
+    else:
+        name = ABBREVIATIONS.get(identifier.upper())
+    if name is None:
+        raise UsageError(f"Unknown session '{identifier}': use one of "
+                         f"{' '.join(SESSION_ABBREVIATIONS)} or a full name like 'Practice 1'")
+    if name == "Sprint Qualifying" and year in (2021, 2022):
+        name = "Sprint"    # FastF1's own correction: the 2021-22 sprint race had that name
+    return name
+
+
+def match_event(events: list[EventRef], selector: str, year: int, schedule=None) -> EventRef:
+    """An event by round number or by FastF1's fuzzy search over name, country, location."""
+    selector = selector.strip()
+    if selector.lstrip("-").isdigit():
+        wanted = int(selector)
+        for event in events:
+            if event.round_number == wanted:
+                return event
+        rounds = [e.round_number for e in events if e.round_number > 0]
+        span = f"rounds {min(rounds)}-{max(rounds)}" if rounds else "no rounds"
+        raise UsageError(f"{year} has no round {wanted} ({span})")
+    from fastf1.exceptions import FuzzyMatchError
+
+    try:
+        found = schedule.get_event_by_name(selector)
+    except (FuzzyMatchError, ValueError, KeyError):
+        found = None
+    if found is None:
+        raise UsageError(f"No event matching '{selector}' in {year}: use a round number or "
+                         f"an event name such as '{events[-1].name}'")
+    event = next(e for e in events if e.schedule_index == found.name)
+    if selector.casefold() not in event.name.casefold():
+        log.info("Event '%s' matched %s %s", selector, year, event.name)
+    return event
+
+
+@contextlib.contextmanager
+def _quiet_fastf1_exit():
+    # FastF1's parsed-data cache may call exit() when a re-download fails.
+    try:
+        yield
+    except SystemExit as error:
+        raise FetchError(f"FastF1 gave up (exit {error.code}) while reading its cache: "
+                         f"delete the session's folder in the FastF1 cache and retry") from None
+
+
+def _text(value) -> str | None:
+    return None if value is None or (isinstance(value, float) and pd.isna(value)) else str(value)
+
+
+def _first_line(error: BaseException) -> str:
+    lines = str(error).strip().splitlines()
+    return lines[0] if lines else type(error).__name__

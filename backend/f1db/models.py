@@ -1,0 +1,255 @@
+"""SQLAlchemy models: the tables of the data contract (see DESIGN.md section 2).
+
+Each fact column declares the FastF1 column it comes from and how its values are stored
+(``info={"source": ..., "kind": ...}``), so the transform and the loaders read one
+declaration instead of keeping their own column lists. Every fact table's primary key
+is its unique constraint: session metadata (year, round_number, session_type) then the
+table's natural key. Live timing repeats timestamps, so event-like tables use the row's
+position in FastF1's DataFrame (``sequence``) and telemetry uses a per-driver
+``sample_index``; neither can merge two real rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import (BigInteger, Boolean, DateTime, Float, Integer, MetaData, SmallInteger,
+                        String, Text, UniqueConstraint)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# How a FastF1 column is stored. "duration_ms": Timedelta -> integer milliseconds;
+# "timestamp_utc": naive UTC datetime; "integer": float-with-NaN counts -> nullable int.
+KINDS = ("text", "integer", "real", "flag", "duration_ms", "timestamp_utc")
+_SQL_TYPES = {"text": Text, "integer": Integer, "real": Float, "flag": Boolean,
+              "duration_ms": BigInteger, "timestamp_utc": DateTime}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def fastf1_column(source: str, kind: str, *, key: bool = False):
+    """A column filled from FastF1's column ``source``; ``key`` marks the natural key."""
+    assert kind in KINDS, kind
+    return mapped_column(_SQL_TYPES[kind](), primary_key=key, nullable=not key,
+                         info={"source": source, "kind": kind})
+
+
+def derived_key(kind: str = "integer"):
+    """A natural-key column the loader computes (sample_index, sequence)."""
+    return mapped_column(_SQL_TYPES[kind](), primary_key=True, info={"derived": True})
+
+
+class SessionKeyMixin:
+    """Session metadata on every fact row; the first three columns of each primary key."""
+
+    year: Mapped[int] = mapped_column(SmallInteger, primary_key=True, sort_order=-3)
+    round_number: Mapped[int] = mapped_column(SmallInteger, primary_key=True, sort_order=-2)
+    session_type: Mapped[str] = mapped_column(String(40), primary_key=True, sort_order=-1)
+
+
+class Session(Base):
+    """One row per stored session; written last in the session's transaction (the ledger)."""
+
+    __tablename__ = "sessions"
+    __table_args__ = (UniqueConstraint("year", "round_number", "session_type"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    year: Mapped[int] = mapped_column(SmallInteger)
+    round_number: Mapped[int] = mapped_column(SmallInteger)
+    session_type: Mapped[str] = mapped_column(String(40))
+    event_name: Mapped[str] = mapped_column(Text)
+    country: Mapped[str | None] = mapped_column(Text)
+    location: Mapped[str | None] = mapped_column(Text)
+    event_format: Mapped[str | None] = mapped_column(Text)
+    session_start_utc: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    fastf1_version: Mapped[str] = mapped_column(String(20))
+    # Per fact table: 'loaded', 'partial' (stored, retried next run), 'missing'
+    # (FastF1 had nothing, retried next run) or NULL (never asked for).
+    results_status: Mapped[str | None] = mapped_column(String(10))
+    laps_status: Mapped[str | None] = mapped_column(String(10))
+    weather_status: Mapped[str | None] = mapped_column(String(10))
+    telemetry_status: Mapped[str | None] = mapped_column(String(10))
+    positions_status: Mapped[str | None] = mapped_column(String(10))
+    session_status_status: Mapped[str | None] = mapped_column(String(10))
+    track_status_status: Mapped[str | None] = mapped_column(String(10))
+    race_control_messages_status: Mapped[str | None] = mapped_column(String(10))
+    loaded_at_utc: Mapped[dt.datetime] = mapped_column(DateTime)
+    updated_at_utc: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class Result(SessionKeyMixin, Base):
+    """``Session.results``: one row per driver."""
+
+    __tablename__ = "results"
+    __fastf1__ = "results"
+
+    driver_number: Mapped[str] = fastf1_column("DriverNumber", "text", key=True)
+    broadcast_name: Mapped[str | None] = fastf1_column("BroadcastName", "text")
+    abbreviation: Mapped[str | None] = fastf1_column("Abbreviation", "text")
+    driver_id: Mapped[str | None] = fastf1_column("DriverId", "text")
+    team_name: Mapped[str | None] = fastf1_column("TeamName", "text")
+    team_color: Mapped[str | None] = fastf1_column("TeamColor", "text")
+    team_id: Mapped[str | None] = fastf1_column("TeamId", "text")
+    first_name: Mapped[str | None] = fastf1_column("FirstName", "text")
+    last_name: Mapped[str | None] = fastf1_column("LastName", "text")
+    full_name: Mapped[str | None] = fastf1_column("FullName", "text")
+    headshot_url: Mapped[str | None] = fastf1_column("HeadshotUrl", "text")
+    country_code: Mapped[str | None] = fastf1_column("CountryCode", "text")
+    position: Mapped[int | None] = fastf1_column("Position", "integer")
+    classified_position: Mapped[str | None] = fastf1_column("ClassifiedPosition", "text")
+    grid_position: Mapped[int | None] = fastf1_column("GridPosition", "integer")
+    q1_ms: Mapped[int | None] = fastf1_column("Q1", "duration_ms")
+    q2_ms: Mapped[int | None] = fastf1_column("Q2", "duration_ms")
+    q3_ms: Mapped[int | None] = fastf1_column("Q3", "duration_ms")
+    time_ms: Mapped[int | None] = fastf1_column("Time", "duration_ms")
+    status: Mapped[str | None] = fastf1_column("Status", "text")
+    points: Mapped[float | None] = fastf1_column("Points", "real")
+    laps: Mapped[int | None] = fastf1_column("Laps", "integer")
+
+
+class Lap(SessionKeyMixin, Base):
+    """``Session.laps``: one row per driver and lap."""
+
+    __tablename__ = "laps"
+    __fastf1__ = "laps"
+
+    driver_number: Mapped[str] = fastf1_column("DriverNumber", "text", key=True)
+    lap_number: Mapped[int] = fastf1_column("LapNumber", "integer", key=True)
+    time_ms: Mapped[int | None] = fastf1_column("Time", "duration_ms")
+    driver: Mapped[str | None] = fastf1_column("Driver", "text")
+    lap_time_ms: Mapped[int | None] = fastf1_column("LapTime", "duration_ms")
+    stint: Mapped[int | None] = fastf1_column("Stint", "integer")
+    pit_out_time_ms: Mapped[int | None] = fastf1_column("PitOutTime", "duration_ms")
+    pit_in_time_ms: Mapped[int | None] = fastf1_column("PitInTime", "duration_ms")
+    sector1_time_ms: Mapped[int | None] = fastf1_column("Sector1Time", "duration_ms")
+    sector2_time_ms: Mapped[int | None] = fastf1_column("Sector2Time", "duration_ms")
+    sector3_time_ms: Mapped[int | None] = fastf1_column("Sector3Time", "duration_ms")
+    sector1_session_time_ms: Mapped[int | None] = fastf1_column("Sector1SessionTime", "duration_ms")
+    sector2_session_time_ms: Mapped[int | None] = fastf1_column("Sector2SessionTime", "duration_ms")
+    sector3_session_time_ms: Mapped[int | None] = fastf1_column("Sector3SessionTime", "duration_ms")
+    speed_i1: Mapped[float | None] = fastf1_column("SpeedI1", "real")
+    speed_i2: Mapped[float | None] = fastf1_column("SpeedI2", "real")
+    speed_fl: Mapped[float | None] = fastf1_column("SpeedFL", "real")
+    speed_st: Mapped[float | None] = fastf1_column("SpeedST", "real")
+    is_personal_best: Mapped[bool | None] = fastf1_column("IsPersonalBest", "flag")
+    compound: Mapped[str | None] = fastf1_column("Compound", "text")
+    tyre_life: Mapped[int | None] = fastf1_column("TyreLife", "integer")
+    fresh_tyre: Mapped[bool | None] = fastf1_column("FreshTyre", "flag")
+    team: Mapped[str | None] = fastf1_column("Team", "text")
+    lap_start_time_ms: Mapped[int | None] = fastf1_column("LapStartTime", "duration_ms")
+    lap_start_date_utc: Mapped[dt.datetime | None] = fastf1_column("LapStartDate", "timestamp_utc")
+    track_status: Mapped[str | None] = fastf1_column("TrackStatus", "text")
+    position: Mapped[int | None] = fastf1_column("Position", "integer")
+    deleted: Mapped[bool | None] = fastf1_column("Deleted", "flag")
+    deleted_reason: Mapped[str | None] = fastf1_column("DeletedReason", "text")
+    fast_f1_generated: Mapped[bool | None] = fastf1_column("FastF1Generated", "flag")
+    is_accurate: Mapped[bool | None] = fastf1_column("IsAccurate", "flag")
+
+
+class Weather(SessionKeyMixin, Base):
+    """``Session.weather_data``: about one sample a minute."""
+
+    __tablename__ = "weather"
+    __fastf1__ = "weather_data"
+
+    sequence: Mapped[int] = derived_key()
+    time_ms: Mapped[int | None] = fastf1_column("Time", "duration_ms")
+    air_temp: Mapped[float | None] = fastf1_column("AirTemp", "real")
+    humidity: Mapped[float | None] = fastf1_column("Humidity", "real")
+    pressure: Mapped[float | None] = fastf1_column("Pressure", "real")
+    rainfall: Mapped[bool | None] = fastf1_column("Rainfall", "flag")
+    track_temp: Mapped[float | None] = fastf1_column("TrackTemp", "real")
+    wind_direction: Mapped[int | None] = fastf1_column("WindDirection", "integer")
+    wind_speed: Mapped[float | None] = fastf1_column("WindSpeed", "real")
+
+
+class Telemetry(SessionKeyMixin, Base):
+    """``Session.car_data[driver]`` for every driver: about 4 samples a second."""
+
+    __tablename__ = "telemetry"
+    __fastf1__ = "car_data"
+
+    driver_number: Mapped[str] = mapped_column(Text, primary_key=True, info={"derived": True})
+    sample_index: Mapped[int] = derived_key()
+    date_utc: Mapped[dt.datetime | None] = fastf1_column("Date", "timestamp_utc")
+    session_time_ms: Mapped[int | None] = fastf1_column("SessionTime", "duration_ms")
+    time_ms: Mapped[int | None] = fastf1_column("Time", "duration_ms")
+    rpm: Mapped[float | None] = fastf1_column("RPM", "real")
+    speed: Mapped[float | None] = fastf1_column("Speed", "real")
+    n_gear: Mapped[int | None] = fastf1_column("nGear", "integer")
+    throttle: Mapped[float | None] = fastf1_column("Throttle", "real")
+    brake: Mapped[bool | None] = fastf1_column("Brake", "flag")
+    drs: Mapped[int | None] = fastf1_column("DRS", "integer")
+    source: Mapped[str | None] = fastf1_column("Source", "text")
+
+
+class Position(SessionKeyMixin, Base):
+    """``Session.pos_data[driver]`` for every driver: about 4 samples a second."""
+
+    __tablename__ = "positions"
+    __fastf1__ = "pos_data"
+
+    driver_number: Mapped[str] = mapped_column(Text, primary_key=True, info={"derived": True})
+    sample_index: Mapped[int] = derived_key()
+    date_utc: Mapped[dt.datetime | None] = fastf1_column("Date", "timestamp_utc")
+    session_time_ms: Mapped[int | None] = fastf1_column("SessionTime", "duration_ms")
+    time_ms: Mapped[int | None] = fastf1_column("Time", "duration_ms")
+    status: Mapped[str | None] = fastf1_column("Status", "text")
+    x: Mapped[float | None] = fastf1_column("X", "real")
+    y: Mapped[float | None] = fastf1_column("Y", "real")
+    z: Mapped[float | None] = fastf1_column("Z", "real")
+    source: Mapped[str | None] = fastf1_column("Source", "text")
+
+
+class SessionStatus(SessionKeyMixin, Base):
+    """``Session.session_status``: Started, Aborted, Finished, ..."""
+
+    __tablename__ = "session_status"
+    __fastf1__ = "session_status"
+
+    sequence: Mapped[int] = derived_key()
+    time_ms: Mapped[int | None] = fastf1_column("Time", "duration_ms")
+    status: Mapped[str | None] = fastf1_column("Status", "text")
+
+
+class TrackStatus(SessionKeyMixin, Base):
+    """``Session.track_status``: flags, safety car, red flag periods."""
+
+    __tablename__ = "track_status"
+    __fastf1__ = "track_status"
+
+    sequence: Mapped[int] = derived_key()
+    time_ms: Mapped[int | None] = fastf1_column("Time", "duration_ms")
+    status: Mapped[str | None] = fastf1_column("Status", "text")
+    message: Mapped[str | None] = fastf1_column("Message", "text")
+
+
+class RaceControlMessage(SessionKeyMixin, Base):
+    """``Session.race_control_messages``: flags, penalties, deleted laps."""
+
+    __tablename__ = "race_control_messages"
+    __fastf1__ = "race_control_messages"
+
+    sequence: Mapped[int] = derived_key()
+    time_utc: Mapped[dt.datetime | None] = fastf1_column("Time", "timestamp_utc")
+    category: Mapped[str | None] = fastf1_column("Category", "text")
+    message: Mapped[str | None] = fastf1_column("Message", "text")
+    status: Mapped[str | None] = fastf1_column("Status", "text")
+    flag: Mapped[str | None] = fastf1_column("Flag", "text")
+    scope: Mapped[str | None] = fastf1_column("Scope", "text")
+    sector: Mapped[int | None] = fastf1_column("Sector", "integer")
+    racing_number: Mapped[str | None] = fastf1_column("RacingNumber", "text")
+    lap: Mapped[int | None] = fastf1_column("Lap", "integer")
+
+
+FACT_MODELS = (Result, Lap, Weather, Telemetry, Position, SessionStatus, TrackStatus,
+               RaceControlMessage)
+TABLE_NAMES = tuple(model.__tablename__ for model in FACT_MODELS)
+TELEMETRY_TABLES = ("telemetry", "positions")

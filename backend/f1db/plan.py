@@ -1,0 +1,44 @@
+"""What a run must do for each selected session, decided from the ``sessions`` ledger alone.
+
+Pure: no FastF1, no database. A session whose requested tables are all ``loaded`` is
+skipped before FastF1 is called; ``missing`` and ``partial`` tables are retried; tables
+never asked for (``--tables``, ``--no-telemetry``) stay as they are.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from .fetch import SessionRef
+
+LOADED, PARTIAL, MISSING = "loaded", "partial", "missing"
+
+
+@dataclass(frozen=True)
+class SessionPlan:
+    ref: SessionRef
+    tables: tuple[str, ...]          # tables to (re)load; empty when skipped
+    skip_reason: str | None = None
+
+    @property
+    def skipped(self) -> bool:
+        return self.skip_reason is not None
+
+
+def plan_session(ref: SessionRef, requested: tuple[str, ...], ledger_row: dict | None, *,
+                 force: bool = False, now: dt.datetime | None = None) -> SessionPlan:
+    now = now or dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    if ref.start_utc is not None and ref.start_utc > now:
+        return SessionPlan(ref, (), skip_reason="not held yet")
+    if force or ledger_row is None:
+        return SessionPlan(ref, requested)
+    todo = tuple(t for t in requested if ledger_row.get(f"{t}_status") != LOADED)
+    if not todo:
+        return SessionPlan(ref, (), skip_reason="already stored")
+    return SessionPlan(ref, todo)
+
+
+def table_statuses(tables: tuple[str, ...], *, missing: dict, partial: dict) -> dict[str, str]:
+    """Ledger status per (re)loaded table."""
+    return {t: MISSING if t in missing else PARTIAL if t in partial else LOADED for t in tables}
