@@ -43,8 +43,16 @@ class Database:
         self.close()
 
 
-def open_database(target: DatabaseTarget, *, check: bool = True) -> Database:
-    """Build the engine and, with ``check``, prove the server answers (without writing)."""
+def open_database(target: DatabaseTarget, *, check: bool = True,
+                  must_exist: bool = False) -> Database:
+    """Build the engine and, with ``check``, prove the server answers (without writing).
+
+    ``must_exist``: refuse to create a new SQLite file (for read-only tools).
+    """
+    if must_exist and target.url is not None and target.url.get_backend_name() == "sqlite":
+        if not Path(target.url.database).expanduser().is_file():
+            raise ConfigError(f"No SQLite database at {target.url.database}: run "
+                              f"populate_db.py or migrate_db.py first")
     if target.cloud_sql:
         database = _open_cloud_sql(target)
     else:
@@ -114,4 +122,4 @@ def is_connection_lost(error: BaseException) -> bool:
 
 def _first_line(error: BaseException) -> str:
     message = str(getattr(error, "orig", None) or error).strip().splitlines()
-    return message[0] if message else type(error).__name__
+    return message[0].rstrip(".") if message else type(error).__name__

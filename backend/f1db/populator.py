@@ -152,8 +152,9 @@ class DatabasePopulator:
         try:
             fetched = self.source.fetch_session(ref, set(plan.tables))
             if not fetched.frames and previous is None:
-                raise FetchError(f"FastF1 had none of {', '.join(plan.tables)}"
-                                 + (" (offline: not in the cache)" if self.source.offline else ""))
+                raise FetchError("FastF1 gave no data for this session" + (
+                    f" (offline: not in the cache at {self.source.cache_dir})"
+                    if self.source.offline else ""))
             frames = {table: table_frame(Base.metadata.tables[table], fetched.frames[table],
                                          ref.key) for table in plan.tables
                       if table in fetched.frames}

@@ -1,0 +1,94 @@
+"""What the three entry scripts share: argument errors, .env, logging, error -> exit code."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+from typing import Callable
+
+from .config import BACKEND_DIR
+from .errors import F1DBError
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse with a one-line error (no usage block) and exit code 2."""
+
+    def error(self, message):
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def add_database_url(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--database-url", metavar="URL",
+                        help="SQLAlchemy URL, e.g. sqlite:///f1.db or "
+                             "postgresql://user:pass@host:5432/db (default: DATABASE_URL, then "
+                             "Cloud SQL from INSTANCE_CONNECTION_NAME, then backend/f1_data.db)")
+
+
+def load_env_files() -> None:
+    """Read .env from the current folder and from backend/ (the environment wins)."""
+    from dotenv import load_dotenv
+
+    for candidate in (Path.cwd() / ".env", BACKEND_DIR / ".env"):
+        if candidate.is_file():
+            load_dotenv(candidate, override=False)
+
+
+def setup_logging(*, quiet: bool = False, verbose: bool = False,
+                  log_file: Path | None = None, bars: bool = False,
+                  fastf1: bool = False) -> None:
+    """Console (above the bars) and optional file logging; FastF1's INFO chatter quietened.
+
+    FastF1's warnings (missing parts, offline cache misses) go to the log file, and to the
+    console only with ``--verbose``: the populator reports missing parts itself.
+    """
+    from .progress import TqdmLoggingHandler
+
+    console = TqdmLoggingHandler(sys.stderr) if bars else logging.StreamHandler(sys.stderr)
+    console.setLevel(logging.WARNING if quiet else logging.INFO)
+    console.setFormatter(logging.Formatter("%(message)s"))
+    handlers: list[logging.Handler] = [console]
+    if log_file is not None:
+        file_handler = logging.FileHandler(log_file, encoding="utf-8")
+        file_handler.setLevel(logging.INFO)
+        file_handler.setFormatter(logging.Formatter(
+            "%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
+        handlers.append(file_handler)
+
+    ours = logging.getLogger("f1db")
+    ours.handlers[:] = handlers
+    ours.setLevel(logging.INFO)
+    ours.propagate = False
+
+    if fastf1:
+        import fastf1.logger  # noqa: F401 - FastF1 installs its own handler on import
+    fastf1_logger = logging.getLogger("fastf1")
+    fastf1_logger.handlers[:] = [h for h in handlers if h is not console or verbose]
+    fastf1_logger.setLevel(logging.INFO if verbose else logging.WARNING)
+    fastf1_logger.propagate = False
+    # Library warnings (FastF1 uses warnings.warn too) go to the log file, not the screen.
+    logging.captureWarnings(True)
+    warnings_logger = logging.getLogger("py.warnings")
+    warnings_logger.handlers[:] = [h for h in handlers if h is not console or verbose]
+    warnings_logger.propagate = False
+    for noisy in ("alembic", "google", "urllib3"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def run(main: Callable[[], int]) -> None:
+    """Call ``main`` and exit with its code; library errors become one line on stderr."""
+    try:
+        code = main()
+    except F1DBError as error:
+        print(f"error: {error}", file=sys.stderr)
+        code = error.exit_code
+    except BrokenPipeError:  # output piped into head & co.
+        code = EXIT_OK
+    except KeyboardInterrupt:
+        print("Interrupted: sessions stored so far are kept; run again to resume.",
+              file=sys.stderr)
+        code = 130
+    sys.exit(code)

@@ -1,0 +1,102 @@
+"""The smoke check behind test_backend.py: connection, tables, duplicate prevention.
+
+Duplicate prevention is proven on the real database inside one transaction that is
+rolled back at the end, so the check leaves no row behind.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from sqlalchemy import Table, func, insert, inspect, select
+from sqlalchemy.exc import IntegrityError
+
+from .db import Database
+from .models import FACT_MODELS, Base, Session
+from .schema import schema_state
+
+PROBE = {"year": 1900, "round_number": 0, "session_type": "__smoke_check__"}
+
+
+@dataclass
+class SmokeReport:
+    database: str
+    lines: list[str] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+
+    def ok(self, text: str) -> None:
+        self.lines.append(f"  ok    {text}")
+
+    def fail(self, text: str) -> None:
+        self.lines.append(f"  FAIL  {text}")
+        self.failures.append(text)
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures
+
+    def render(self) -> str:
+        verdict = "PASSED" if self.passed else f"FAILED ({len(self.failures)} problems)"
+        return "\n".join([f"Smoke check of {self.database}", *self.lines, verdict])
+
+
+def run_smoke_check(database: Database) -> SmokeReport:
+    report = SmokeReport(database.describe())
+    state = schema_state(database)    # raises ConfigError-worthy errors on no connection
+    report.ok(f"connected ({database.dialect})")
+    if not state.up_to_date:
+        report.fail(f"schema at revision {state.current or 'none'}, newest {state.head}: "
+                    f"run python migrate_db.py")
+        return report
+    report.ok(f"schema at the newest revision {state.head}")
+    with database.engine.connect() as connection:
+        existing = set(inspect(connection).get_table_names())
+        for table in Base.metadata.sorted_tables:
+            if table.name not in existing:
+                report.fail(f"table {table.name} is missing: run python migrate_db.py")
+                continue
+            count = connection.execute(select(func.count()).select_from(table)).scalar_one()
+            report.ok(f"table {table.name:<22} {count:>12,} rows")
+    if report.passed:
+        _check_duplicates(database, report)
+    return report
+
+
+def _check_duplicates(database: Database, report: SmokeReport) -> None:
+    with database.engine.connect() as connection:
+        outer = connection.begin()
+        try:
+            for table in [Session.__table__] + [model.__table__ for model in FACT_MODELS]:
+                row = _probe_row(table)
+                connection.execute(insert(table).values(**row))
+                try:
+                    with connection.begin_nested():
+                        connection.execute(insert(table).values(**row))
+                except IntegrityError:
+                    report.ok(f"duplicate rejected in {table.name}")
+                else:
+                    report.fail(f"a duplicate row was accepted in {table.name}")
+        finally:
+            outer.rollback()
+    with database.engine.connect() as connection:
+        left = connection.execute(select(func.count()).select_from(Session.__table__)
+                                  .where(Session.session_type == PROBE["session_type"]))
+        if left.scalar_one():
+            report.fail("probe rows were left behind")
+        else:
+            report.ok("probe rows rolled back, database unchanged")
+
+
+def _probe_row(table: Table) -> dict:
+    """The smallest valid row: probe session key plus a value for every NOT NULL column."""
+    now = dt.datetime(2000, 1, 1)
+    values = {"text": "0", "integer": 0}
+    row = dict(PROBE)
+    for column in table.columns:
+        if column.name in row or column.nullable or column.autoincrement is True:
+            continue
+        python_type = column.type.python_type
+        row[column.name] = (now if python_type is dt.datetime
+                            else values["text"] if python_type is str else values["integer"])
+    return row

@@ -1,0 +1,46 @@
+#!/usr/bin/env python
+"""Create or upgrade the F1 database schema to the newest revision (Alembic).
+
+Safe to run any number of times: an up-to-date database is left as it is.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from f1db.cli import ArgumentParser, add_database_url, load_env_files, run, setup_logging  # noqa: E402
+from f1db.config import resolve_database  # noqa: E402
+from f1db.db import open_database  # noqa: E402
+from f1db.schema import schema_state, upgrade, upgrade_sql  # noqa: E402
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = ArgumentParser(prog="migrate_db.py", description=__doc__.split("\n\n")[0])
+    add_database_url(parser)
+    parser.add_argument("--sql", action="store_true",
+                        help="print the DDL for an empty database instead of running it "
+                             "(for DBAs; nothing is connected to)")
+    args = parser.parse_args(argv)
+    setup_logging()
+    load_env_files()
+    target = resolve_database(args.database_url)
+    if args.sql:
+        dialect = "postgresql" if target.dialect == "postgresql" else "sqlite"
+        print(upgrade_sql(f"{dialect}://"), end="")
+        return 0
+    with open_database(target) as database:
+        state = schema_state(database)
+        if state.up_to_date:
+            print(f"{database.describe()} is up to date (revision {state.head}); nothing to do.")
+            return 0
+        before, after = upgrade(database)
+        print(f"{database.describe()}: migrated from {before or 'an empty database'} "
+              f"to revision {after}.")
+    return 0
+
+
+if __name__ == "__main__":
+    run(main)
