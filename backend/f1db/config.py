@@ -80,7 +80,8 @@ def normalise_url(raw: str, *, origin: str = "database URL") -> URL:
     except ArgumentError:
         raise ConfigError(f"{origin} is not a database URL: use sqlite:///path/to/file.db "
                           f"or postgresql://user:password@host:5432/dbname") from None
-    backend, driver = url.get_backend_name(), url.get_driver_name()
+    scheme = url.drivername.split("+", 1)
+    backend, driver = scheme[0], scheme[1] if len(scheme) > 1 else scheme[0]
     if backend == "postgres":
         backend = "postgresql"
     if backend == "postgresql" and driver in ("postgres", "postgresql", "psycopg2", "pg8000"):

@@ -34,8 +34,8 @@ class SchemaState:
         return self.current is None and not self.has_tables
 
 
-def alembic_config(database: Database | None = None, *, sql_output=None) -> Config:
-    config = Config(stdout=sql_output) if sql_output is not None else Config()
+def alembic_config(database: Database | None = None) -> Config:
+    config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     if database is not None:
         config.attributes["database"] = database
@@ -64,8 +64,9 @@ def upgrade(database: Database) -> tuple[str | None, str]:
 def upgrade_sql(dialect_url: str) -> str:
     """The DDL that ``upgrade`` would run on an empty database of this dialect (for DBAs)."""
     output = io.StringIO()
-    config = alembic_config(sql_output=output)
+    config = alembic_config()
     config.attributes["offline_url"] = dialect_url
+    config.attributes["sql_output"] = output
     command.upgrade(config, "head", sql=True)
     return output.getvalue()
 

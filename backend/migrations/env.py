@@ -10,7 +10,8 @@ target_metadata = Base.metadata
 
 def run_offline() -> None:
     context.configure(url=config.attributes["offline_url"], target_metadata=target_metadata,
-                      literal_binds=True, dialect_opts={"paramstyle": "named"})
+                      literal_binds=True, dialect_opts={"paramstyle": "named"},
+                      output_buffer=config.attributes["sql_output"])
     with context.begin_transaction():
         context.run_migrations()
 

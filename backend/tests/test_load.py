@@ -1,0 +1,113 @@
+"""Loaders on real SQLite and PostgreSQL: values round-trip, replacing is exact, ledger upserts."""
+
+import datetime as dt
+
+import pandas as pd
+import pytest
+from sqlalchemy import select
+
+from f1db.config import resolve_database
+from f1db.db import open_database
+from f1db.load import (count_session_rows, read_ledger, replace_session_rows, write_ledger)
+from f1db.models import Base
+from f1db.schema import require_current_schema
+from f1db.transform import SessionKey, table_frame
+
+KEY = SessionKey(2021, 14, "Practice 2")
+OTHER = SessionKey(2021, 14, "Qualifying")
+
+
+@pytest.fixture
+def database(database_url):
+    with open_database(resolve_database(database_url)) as db:
+        require_current_schema(db)
+        yield db
+
+
+def messages_frame(key, rows=3):
+    source = pd.DataFrame({
+        "Time": pd.to_datetime(["2021-09-11 12:00:00.5"] * rows),
+        "Category": ["Flag", "", None][:rows] + ["Other"] * max(0, rows - 3),
+        "Message": ['GREEN LIGHT, "PIT EXIT" OPEN\nsecond line', "x,y", "ü ñ"][:rows]
+                   + ["m"] * max(0, rows - 3),
+        "Status": [None] * rows, "Flag": ["GREEN"] * rows, "Scope": ["Track"] * rows,
+        "Sector": [float("nan"), 3.0, None][:rows] + [1.0] * max(0, rows - 3),
+        "RacingNumber": ["44", None, "33"][:rows] + [None] * max(0, rows - 3),
+        "Lap": [1, None, 2][:rows] + [3] * max(0, rows - 3),
+    })
+    return table_frame(Base.metadata.tables["race_control_messages"], source, key)
+
+
+def stored(database, table_name, key):
+    table = Base.metadata.tables[table_name]
+    with database.engine.connect() as connection:
+        query = select(table).where(table.c.session_type == key.session_type).order_by(
+            table.c.sequence)
+        return [dict(row) for row in connection.execute(query).mappings()]
+
+
+def test_values_round_trip_empty_string_null_newline_unicode(database):
+    table = Base.metadata.tables["race_control_messages"]
+    with database.engine.begin() as connection:
+        assert replace_session_rows(connection, table, KEY, messages_frame(KEY)) == (0, 3)
+    rows = stored(database, "race_control_messages", KEY)
+    assert [r["category"] for r in rows] == ["Flag", "", None]
+    assert rows[0]["message"] == 'GREEN LIGHT, "PIT EXIT" OPEN\nsecond line'
+    assert [r["message"] for r in rows[1:]] == ["x,y", "ü ñ"]
+    assert [r["sector"] for r in rows] == [None, 3, None]
+    assert [r["lap"] for r in rows] == [1, None, 2]
+    assert rows[0]["time_utc"] == dt.datetime(2021, 9, 11, 12, 0, 0, 500000)
+    assert rows[0]["status"] is None
+
+
+def test_replacing_rows_touches_only_that_session(database):
+    table = Base.metadata.tables["race_control_messages"]
+    with database.engine.begin() as connection:
+        replace_session_rows(connection, table, KEY, messages_frame(KEY))
+        replace_session_rows(connection, table, OTHER, messages_frame(OTHER, rows=5))
+    with database.engine.begin() as connection:
+        assert replace_session_rows(connection, table, KEY, messages_frame(KEY, rows=2)) == (3, 2)
+    with database.engine.connect() as connection:
+        assert count_session_rows(connection, table, KEY) == 2
+        assert count_session_rows(connection, table, OTHER) == 5
+
+
+def test_a_failed_transaction_leaves_old_rows(database):
+    table = Base.metadata.tables["race_control_messages"]
+    with database.engine.begin() as connection:
+        replace_session_rows(connection, table, KEY, messages_frame(KEY))
+    with pytest.raises(RuntimeError):
+        with database.engine.begin() as connection:
+            replace_session_rows(connection, table, KEY, messages_frame(KEY, rows=1))
+            raise RuntimeError("killed mid-session")
+    with database.engine.connect() as connection:
+        assert count_session_rows(connection, table, KEY) == 3
+
+
+def test_many_rows_cross_csv_chunks(database):
+    stamp = pd.Timestamp("2021-09-11 12:00:00")
+    rows = 45_000
+    source = pd.DataFrame({"driver_number": ["44"] * rows, "sample_index": range(rows),
+                           "Date": stamp + pd.to_timedelta(range(rows), unit="ms"),
+                           "Speed": [float(i % 340) for i in range(rows)]})
+    frame = table_frame(Base.metadata.tables["telemetry"], source, KEY)
+    with database.engine.begin() as connection:
+        assert replace_session_rows(connection, Base.metadata.tables["telemetry"], KEY,
+                                    frame)[1] == rows
+
+
+def test_ledger_upsert_keeps_one_row_per_session(database):
+    values = {"year": 2021, "round_number": 14, "session_type": "Practice 2",
+              "event_name": "Italian Grand Prix", "country": "Italy", "location": "Monza",
+              "event_format": "sprint", "session_start_utc": dt.datetime(2021, 9, 11, 14),
+              "fastf1_version": "3.9.0", "results_status": "missing"}
+    with database.engine.begin() as connection:
+        write_ledger(connection, values)
+    with database.engine.begin() as connection:
+        write_ledger(connection, {**values, "results_status": "loaded"})
+    with database.engine.connect() as connection:
+        ledger = read_ledger(connection, 2021)
+    assert list(ledger) == [(14, "Practice 2")]
+    row = ledger[(14, "Practice 2")]
+    assert row["results_status"] == "loaded"
+    assert row["updated_at_utc"] >= row["loaded_at_utc"]

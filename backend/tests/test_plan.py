@@ -1,0 +1,54 @@
+"""Planning from the ledger: skip complete sessions before FastF1, retry gaps."""
+
+import datetime as dt
+
+from f1db.fetch import SessionRef
+from f1db.plan import plan_session, table_statuses
+from f1db.transform import SessionKey
+
+NOW = dt.datetime(2026, 11, 23)
+ALL = ("results", "laps", "weather")
+REF = SessionRef(key=SessionKey(2021, 14, "Race"), event_name="Italian Grand Prix",
+                 country="Italy", location="Monza", event_format="sprint",
+                 start_utc=dt.datetime(2021, 9, 12, 13))
+
+
+def ledger(**statuses):
+    return {f"{table}_status": status for table, status in statuses.items()}
+
+
+def test_a_new_session_loads_every_requested_table():
+    assert plan_session(REF, ALL, None, now=NOW).tables == ALL
+
+
+def test_a_complete_session_is_skipped():
+    plan = plan_session(REF, ALL, ledger(results="loaded", laps="loaded", weather="loaded"),
+                        now=NOW)
+    assert plan.skipped and plan.skip_reason == "already stored" and plan.tables == ()
+
+
+def test_missing_and_partial_tables_are_retried_loaded_ones_kept():
+    plan = plan_session(REF, ALL, ledger(results="partial", laps="loaded", weather="missing"),
+                        now=NOW)
+    assert plan.tables == ("results", "weather")
+
+
+def test_tables_never_asked_for_are_loaded_when_asked_later():
+    plan = plan_session(REF, ALL, ledger(results="loaded", laps=None, weather=None), now=NOW)
+    assert plan.tables == ("laps", "weather")
+
+
+def test_force_reloads_everything_requested():
+    complete = ledger(results="loaded", laps="loaded", weather="loaded")
+    assert plan_session(REF, ALL, complete, force=True, now=NOW).tables == ALL
+
+
+def test_a_session_not_held_yet_is_skipped():
+    future = SessionRef(key=REF.key, event_name="x", country=None, location=None,
+                        event_format=None, start_utc=NOW + dt.timedelta(days=1))
+    assert plan_session(future, ALL, None, now=NOW).skip_reason == "not held yet"
+
+
+def test_statuses_from_what_fastf1_gave():
+    assert table_statuses(ALL, missing={"weather": "x"}, partial={"results": "y"}) == {
+        "results": "partial", "laps": "loaded", "weather": "missing"}

@@ -1,0 +1,86 @@
+"""Pure transforms: the data contract's rules on small frames."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from f1db.models import Base
+from f1db.transform import (SessionKey, TransformError, combine_driver_frames, convert,
+                            table_frame)
+
+KEY = SessionKey(2021, 14, "Practice 2")
+
+
+def test_durations_become_whole_milliseconds_and_nat_becomes_missing():
+    series = pd.Series([pd.Timedelta("0:01:23.456"), pd.NaT, pd.Timedelta("0:00:00.0004999")])
+    assert convert(series, "duration_ms").tolist() == [83456, pd.NA, 0]
+
+
+def test_duration_rounds_to_nearest_millisecond():
+    series = pd.Series([pd.Timedelta(microseconds=1500), pd.Timedelta(microseconds=1499)])
+    assert convert(series, "duration_ms").tolist() == [2, 1]
+
+
+def test_counts_held_as_float_with_nan_become_nullable_integers():
+    assert convert(pd.Series([1.0, np.nan, 3.0]), "integer").tolist() == [1, pd.NA, 3]
+
+
+def test_object_integers_with_none_and_empty_text():
+    assert convert(pd.Series([1, None, "3", ""], dtype=object), "integer").tolist() == [
+        1, pd.NA, 3, pd.NA]
+
+
+def test_a_fractional_value_in_an_integer_column_names_column_and_value():
+    with pytest.raises(TransformError, match=r"laps.tyre_life: value 1.5 is not a whole"):
+        convert(pd.Series([1.0, 1.5]), "integer", column="laps.tyre_life")
+
+
+def test_text_keeps_empty_strings_and_turns_nan_into_missing():
+    values = convert(pd.Series(["a", "", None, np.nan, 44], dtype=object), "text").tolist()
+    assert values == ["a", "", None, None, "44"]
+
+
+def test_flags_keep_missing_values():
+    assert convert(pd.Series([True, None, False], dtype=object), "flag").tolist() == [
+        True, pd.NA, False]
+
+
+def test_timestamps_become_naive_utc():
+    aware = pd.Series(pd.to_datetime(["2021-09-11 14:00:00+02:00"]))
+    assert convert(aware, "timestamp_utc").tolist() == [pd.Timestamp("2021-09-11 12:00:00")]
+    naive = pd.Series(pd.to_datetime(["2021-09-11 12:00:00.1234567", None]))
+    assert convert(naive, "timestamp_utc").tolist() == [
+        pd.Timestamp("2021-09-11 12:00:00.123457"), pd.NaT]
+
+
+def test_table_frame_has_table_columns_in_order_with_session_key():
+    table = Base.metadata.tables["session_status"]
+    source = pd.DataFrame({"Time": pd.to_timedelta(["0:00:01", "0:00:01"]),
+                           "Status": ["Started", "Started"]})
+    frame = table_frame(table, source, KEY)
+    assert list(frame.columns) == [c.name for c in table.columns]
+    assert frame["sequence"].tolist() == [0, 1]       # duplicate rows stay two rows
+    assert set(frame["year"]) == {2021} and set(frame["session_type"]) == {"Practice 2"}
+    assert frame["time_ms"].tolist() == [1000, 1000]
+
+
+def test_a_column_fastf1_did_not_give_is_all_missing():
+    table = Base.metadata.tables["track_status"]
+    source = pd.DataFrame({"Time": pd.to_timedelta(["0:00:01"]), "Status": ["1"]})
+    assert table_frame(table, source, KEY)["message"].tolist() == [None]
+
+
+def test_combine_driver_frames_numbers_samples_per_driver():
+    stamp = pd.Timestamp("2021-09-11 12:00:00")
+    frames = {"44": pd.DataFrame({"Date": [stamp, stamp], "Speed": [100.0, 101.0]}),
+              "33": pd.DataFrame({"Date": [stamp], "Speed": [99.0]})}
+    combined = combine_driver_frames(frames)
+    assert combined["driver_number"].tolist() == ["44", "44", "33"]
+    assert combined["sample_index"].tolist() == [0, 1, 0]
+    telemetry = table_frame(Base.metadata.tables["telemetry"], combined, KEY)
+    assert telemetry["speed"].tolist() == [100.0, 101.0, 99.0]
+    assert telemetry["rpm"].isna().all()
+
+
+def test_combine_of_nothing_is_empty():
+    assert combine_driver_frames({}).empty
