@@ -1,0 +1,212 @@
+"""Shared fixtures: no network, real SQLite/PostgreSQL databases, an offline FastF1 cache.
+
+Tests never reach the internet: FastF1 data comes from responses recorded in
+``../shared/fastf1-recorded`` (plus synthetic telemetry), replayed once into a FastF1 cache
+that the code under test then reads in offline mode.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import socket
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+TESTS_DIR = Path(__file__).resolve().parent
+BACKEND_DIR = TESTS_DIR.parent
+for _path in (TESTS_DIR, BACKEND_DIR):  # backend/ ends up first: `import f1db`
+    if str(_path) not in sys.path:
+        sys.path.insert(0, str(_path))
+
+from fastf1_replay import load_recordings, recordings_available, replaying  # noqa: E402
+from synthetic_telemetry import (  # noqa: E402
+    add_session_telemetry, restoring_fastf1_cache, samples_per_driver, unthrottled)
+
+POSTGRES = {"user": "postgres", "host": "127.0.0.1", "port": 5432, "database": "test"}
+
+# Sessions in the `recorded_cache` fixture; see ../shared/fastf1-recorded/README.md for
+# which parts each one has.
+RECORDED_SESSIONS = [
+    (2021, "Italian Grand Prix", "FP2"),
+    (2021, "Mexico City Grand Prix", "Q"),
+    (2023, "Azerbaijan Grand Prix", "Sprint Shootout"),
+    (2023, "Azerbaijan Grand Prix", "Sprint"),
+    (2020, "Hungarian Grand Prix", "FP2"),
+    (2022, "Bahrain Grand Prix", "R"),
+]
+# The one session that also gets (synthetic) car telemetry and positions.
+RECORDED_TELEMETRY = {"year": 2021, "event": "Italian Grand Prix", "session": "FP2",
+                      "seconds": 120, "hz": 4.0}
+
+
+# --- network guard ------------------------------------------------------------------------
+
+class NetworkGuard:
+    """Refuses connections to anything but loopback and unix sockets; remembers attempts.
+
+    Attempts are remembered because FastF1 catches and logs most exceptions while loading,
+    which would hide the refusal; the per-test fixture fails the test on any attempt.
+    """
+
+    def __init__(self):
+        self.attempts: list[str] = []
+
+    def check(self, host, port) -> None:
+        if _is_loopback(host):
+            return
+        where = f"{host}:{port}"
+        self.attempts.append(where)
+        raise RuntimeError(f"test tried to reach the network: {where}")
+
+
+def _is_loopback(host) -> bool:
+    if host is None:
+        return True  # getaddrinfo(None, port) means this machine
+    if isinstance(host, bytes):
+        host = host.decode()
+    host = str(host).strip("[]").split("%")[0].lower()
+    if host in ("localhost", "localhost.localdomain"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _network_guard():
+    """Patch the socket layer once for the whole run, session-scoped fixtures included."""
+    guard = NetworkGuard()
+    real_connect, real_connect_ex = socket.socket.connect, socket.socket.connect_ex
+    real_create_connection, real_getaddrinfo = socket.create_connection, socket.getaddrinfo
+
+    def connect(sock, address):
+        if sock.family in (socket.AF_INET, socket.AF_INET6):
+            guard.check(address[0], address[1])
+        return real_connect(sock, address)
+
+    def connect_ex(sock, address):
+        if sock.family in (socket.AF_INET, socket.AF_INET6):
+            guard.check(address[0], address[1])
+        return real_connect_ex(sock, address)
+
+    def create_connection(address, *args, **kwargs):
+        guard.check(address[0], address[1])
+        return real_create_connection(address, *args, **kwargs)
+
+    def getaddrinfo(host, port, *args, **kwargs):
+        guard.check(host, port)
+        return real_getaddrinfo(host, port, *args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(socket.socket, "connect", connect)
+        patch.setattr(socket.socket, "connect_ex", connect_ex)
+        patch.setattr(socket, "create_connection", create_connection)
+        patch.setattr(socket, "getaddrinfo", getaddrinfo)
+        yield guard
+
+
+@pytest.fixture(autouse=True)
+def no_network(_network_guard):
+    """Fail the test if anything tried to leave the machine, even if the error was caught.
+
+    A test that provokes an attempt on purpose clears ``no_network.attempts`` afterwards.
+    """
+    yield _network_guard
+    attempts, _network_guard.attempts = _network_guard.attempts, []
+    if attempts:
+        pytest.fail("test tried to reach the network (the error may have been caught "
+                    "and logged): " + ", ".join(attempts))
+
+
+# --- databases ----------------------------------------------------------------------------
+
+@pytest.fixture
+def sqlite_url(tmp_path) -> str:
+    return "sqlite:///" + str(tmp_path / "f1.db")
+
+
+@pytest.fixture
+def postgres_url():
+    """A fresh PostgreSQL database per test, force-dropped afterwards (open sessions too)."""
+    import pg8000.exceptions
+    import pg8000.native
+
+    try:
+        admin = pg8000.native.Connection(**POSTGRES, timeout=10)
+    except pg8000.exceptions.InterfaceError as exc:  # refused, timed out: not running
+        if os.environ.get("F1DB_REQUIRE_POSTGRES"):   # set by .ci/run: CI must not skip
+            pytest.fail(f"PostgreSQL is not reachable on 127.0.0.1:5432: {exc}")
+        pytest.skip(f"PostgreSQL is not reachable on 127.0.0.1:5432: {exc}")
+    name = f"f1db_test_{uuid.uuid4().hex[:12]}"
+    try:
+        admin.run(f'CREATE DATABASE "{name}"')
+    finally:
+        admin.close()
+    try:
+        yield f"postgresql+pg8000://postgres@127.0.0.1:5432/{name}"
+    finally:
+        admin = pg8000.native.Connection(**POSTGRES, timeout=10)
+        try:
+            admin.run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            admin.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request) -> str:
+    """Runs the test once per supported database."""
+    fixture = {"sqlite": "sqlite_url", "postgresql": "postgres_url"}[request.param]
+    return request.getfixturevalue(fixture)
+
+
+# --- FastF1 -------------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def recorded_telemetry() -> dict:
+    """What synthetic telemetry `recorded_cache` holds, with the rows per driver and stream."""
+    return {**RECORDED_TELEMETRY, "samples_per_driver": samples_per_driver(
+        RECORDED_TELEMETRY["seconds"], RECORDED_TELEMETRY["hz"])}
+
+
+@pytest.fixture(scope="session")
+def recorded_cache(tmp_path_factory) -> Path:
+    """A FastF1 cache directory holding RECORDED_SESSIONS and their years' schedules.
+
+    Built once per run by letting FastF1 load each session from the replayed recordings,
+    so the cache has exactly what a real download would leave. Use it with
+    ``fastf1.Cache.configure(cache_dir=...)`` and ``fastf1.Cache.offline_mode(True)``.
+    FastF1's cache configuration and log level are put back afterwards.
+    """
+    if not recordings_available():
+        pytest.skip("../shared/fastf1-recorded is absent: recorded FastF1 sessions "
+                    "cannot be loaded")
+    import fastf1
+    from fastf1.logger import LoggingManager
+
+    directory = tmp_path_factory.mktemp("fastf1-cache")
+    log_level = LoggingManager._console_handler.level
+    fastf1.set_log_level("WARNING")
+    try:
+        with restoring_fastf1_cache(), unthrottled():
+            responses = add_session_telemetry(load_recordings(), **RECORDED_TELEMETRY)
+            fastf1.Cache.configure(cache_dir=str(directory))
+            with replaying(responses):
+                for year in sorted({year for year, _, _ in RECORDED_SESSIONS}):
+                    fastf1.get_event_schedule(year, include_testing=True)
+                for year, event, name in RECORDED_SESSIONS:
+                    fastf1.get_session(year, event, name).load()
+    finally:
+        LoggingManager.set_level(log_level)
+    return directory
+
+
+@pytest.fixture
+def empty_cache_dir(tmp_path) -> Path:
+    directory = tmp_path / "empty-fastf1-cache"
+    directory.mkdir()
+    return directory

@@ -1,0 +1,234 @@
+"""End to end through FastF1's real parsing of recorded sessions, into SQLite and PostgreSQL.
+
+Every stored table is compared with FastF1's own DataFrame of the same session (row count
+and every value); a rerun must make no FastF1 load and add no row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+import fastf1
+import pandas as pd
+import pytest
+from sqlalchemy import create_engine, func, select
+
+from f1db.config import normalise_url
+from f1db.fetch import SOURCES
+from f1db.models import TABLE_NAMES, Base, Session
+from f1db.populator import DatabasePopulator
+
+# (year, event, session identifier, FastF1 session name)
+ITALY_FP2 = (2021, "Italian Grand Prix", "FP2", "Practice 2")
+BAKU_SHOOTOUT = (2023, "Azerbaijan Grand Prix", "SS", "Sprint Shootout")
+BAHRAIN_RACE = (2022, "Bahrain Grand Prix", "R", "Race")
+
+
+def populate(database_url, cache_dir, year, event, session, **options):
+    populator = DatabasePopulator(year, database_url=database_url, events=(event,),
+                                  sessions=(session,), offline=True, cache_dir=cache_dir,
+                                  **options)
+    try:
+        return populator.populate_database()
+    finally:
+        populator.close()
+
+
+def fastf1_session(cache_dir, year, event, session):
+    fastf1.Cache.configure(cache_dir=str(cache_dir))
+    fastf1.Cache.offline_mode(True)
+    loaded = fastf1.get_session(year, event, session)
+    loaded.load()
+    return loaded
+
+
+def fastf1_frame(session, table):
+    """FastF1's DataFrame for a table, or None when FastF1 has no such data."""
+    try:
+        value = getattr(session, SOURCES[table])
+    except fastf1.exceptions.DataNotLoadedError:
+        return None
+    if isinstance(value, dict):
+        if not value:
+            return None
+        parts = []
+        for driver, frame in value.items():
+            frame = pd.DataFrame(frame).reset_index(drop=True)
+            frame["driver_number"], frame["sample_index"] = driver, range(len(frame))
+            parts.append(frame)
+        return pd.concat(parts, ignore_index=True)
+    frame = pd.DataFrame(value).reset_index(drop=True)
+    return None if frame.empty and table in ("results", "laps", "weather") else frame
+
+
+def stored_rows(engine, table_name, year, session_name):
+    table = Base.metadata.tables[table_name]
+    query = select(table).where(table.c.year == year, table.c.session_type == session_name)
+    with engine.connect() as connection:
+        return [dict(row) for row in connection.execute(query).mappings()]
+
+
+def expected_value(value, kind):
+    """FastF1's value as the data contract says it is stored (independent of f1db.transform)."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return None
+    if kind == "duration_ms":
+        return int(math.floor(pd.Timedelta(value).value / 1e6 + 0.5))
+    if kind == "timestamp_utc":
+        return pd.Timestamp(value).round("us").to_pydatetime()
+    if kind == "integer":
+        return int(value)
+    if kind == "real":
+        return float(value)
+    if kind == "flag":
+        return bool(value)
+    return str(value)
+
+
+def natural_key(table, row_or_index):
+    keys = [c.name for c in table.primary_key.columns][3:]
+    return tuple(row_or_index[k] for k in keys)
+
+
+def assert_table_matches(engine, table_name, frame, year, session_name):
+    """Rows stored == FastF1's rows, value for value, column by column."""
+    table = Base.metadata.tables[table_name]
+    rows = stored_rows(engine, table_name, year, session_name)
+    assert len(rows) == len(frame), f"{table_name}: {len(rows)} rows, FastF1 has {len(frame)}"
+    by_key = {natural_key(table, row): row for row in rows}
+    assert len(by_key) == len(rows)
+    for index, source in frame.iterrows():
+        identity = {"sequence": index, **{k: source.get(k) for k in ("driver_number",
+                                                                     "sample_index")}}
+        if table_name in ("results", "laps"):
+            identity["driver_number"] = source["DriverNumber"]
+            identity["lap_number"] = source.get("LapNumber")
+            identity["lap_number"] = None if identity["lap_number"] is None else int(
+                identity["lap_number"])
+        row = by_key[natural_key(table, identity)]
+        for column in table.columns:
+            if "source" not in column.info:
+                continue
+            want = expected_value(source.get(column.info["source"]), column.info["kind"])
+            got = row[column.name]
+            if isinstance(want, float) and got is not None:
+                assert got == pytest.approx(want, rel=1e-12), (table_name, column.name, index)
+            else:
+                assert got == want, (table_name, column.name, index, got, want)
+
+
+def table_counts(engine):
+    with engine.connect() as connection:
+        return {name: connection.execute(select(func.count()).select_from(
+            Base.metadata.tables[name])).scalar_one() for name in (*TABLE_NAMES, "sessions")}
+
+
+def ledger_row(engine, year, session_name):
+    with engine.connect() as connection:
+        query = select(Session.__table__).where(Session.year == year,
+                                                Session.session_type == session_name)
+        return dict(connection.execute(query).mappings().one())
+
+
+@pytest.mark.parametrize("recorded", [ITALY_FP2, BAKU_SHOOTOUT, BAHRAIN_RACE],
+                         ids=["italy-fp2-telemetry", "baku-sprint-shootout", "bahrain-race-partial"])
+def test_every_table_matches_fastf1_and_a_rerun_changes_nothing(recorded, recorded_cache,
+                                                                  database_url):
+    year, event, identifier, name = recorded
+    summary = populate(database_url, recorded_cache, year, event, identifier)
+    assert (summary.sessions_loaded, summary.sessions_failed, summary.fastf1_loads) == (1, 0, 1)
+    assert summary.exit_code == 0
+
+    session = fastf1_session(recorded_cache, year, event, identifier)
+    engine = create_engine(normalise_url(database_url))
+    ledger = ledger_row(engine, year, name)
+    missing = {item["table"] for item in summary.missing if item["status"] == "missing"}
+    for table in TABLE_NAMES:
+        frame = fastf1_frame(session, table)
+        if frame is None:
+            assert ledger[f"{table}_status"] == "missing" and table in missing, table
+            assert stored_rows(engine, table, year, name) == []
+        else:
+            assert ledger[f"{table}_status"] in ("loaded", "partial"), table
+            assert summary.rows_inserted[table] == len(frame), table
+            assert_table_matches(engine, table, frame, year, name)
+    assert ledger["event_name"] == event and ledger["fastf1_version"] == fastf1.__version__
+
+    before = table_counts(engine)
+    rerun = populate(database_url, recorded_cache, year, event, identifier)
+    assert table_counts(engine) == before
+    assert sum(rerun.rows_inserted.values()) == 0
+    assert rerun.fastf1_loads == (1 if missing else 0)
+    assert rerun.sessions_skipped == (0 if missing else 1)
+    engine.dispose()
+
+
+def test_telemetry_rows_come_from_every_driver(recorded_cache, recorded_telemetry, sqlite_url):
+    year, event, identifier, name = ITALY_FP2
+    summary = populate(sqlite_url, recorded_cache, year, event, identifier)
+    per_driver = recorded_telemetry["samples_per_driver"]
+    assert summary.rows_inserted["telemetry"] == 20 * per_driver
+    assert summary.rows_inserted["positions"] == 20 * per_driver
+
+
+def test_a_partial_session_records_what_is_missing_and_fills_it_later(recorded_cache,
+                                                                      database_url):
+    """2022 Bahrain race: no laps in the recordings; with telemetry asked for, it stays missing."""
+    year, event, identifier, name = BAHRAIN_RACE
+    summary = populate(database_url, recorded_cache, year, event, identifier,
+                       tables=("results", "laps", "weather"))
+    assert {(m["table"], m["status"]) for m in summary.missing} == {("laps", "missing")}
+    engine = create_engine(normalise_url(database_url))
+    ledger = ledger_row(engine, year, name)
+    assert (ledger["results_status"], ledger["laps_status"], ledger["weather_status"]) == (
+        "loaded", "missing", "loaded")
+    assert ledger["telemetry_status"] is None            # never asked for
+    before = table_counts(engine)
+
+    # The next run retries only the gap: results and weather are kept, not reloaded.
+    retry = populate(database_url, recorded_cache, year, event, identifier,
+                     tables=("results", "laps", "weather"))
+    assert retry.fastf1_loads == 1 and sum(retry.rows_inserted.values()) == 0
+    assert table_counts(engine) == before
+    engine.dispose()
+
+
+def test_tables_left_out_are_loaded_by_a_later_run(recorded_cache, database_url):
+    year, event, identifier, name = BAKU_SHOOTOUT
+    first = populate(database_url, recorded_cache, year, event, identifier,
+                     tables=("laps", "weather", "track_status"))
+    assert first.rows_inserted["results"] == 0 and first.rows_inserted["laps"] > 0
+    second = populate(database_url, recorded_cache, year, event, identifier)
+    assert second.fastf1_loads == 1
+    assert second.rows_inserted["results"] == 20 and second.rows_inserted["laps"] == 0
+    session = fastf1_session(recorded_cache, year, event, identifier)
+    engine = create_engine(normalise_url(database_url))
+    assert_table_matches(engine, "results", fastf1_frame(session, "results"), year, name)
+    engine.dispose()
+
+
+def test_force_replaces_rows_without_duplicating(recorded_cache, database_url):
+    year, event, identifier, name = BAKU_SHOOTOUT
+    first = populate(database_url, recorded_cache, year, event, identifier, tables=("laps",))
+    engine = create_engine(normalise_url(database_url))
+    before = table_counts(engine)
+    forced = populate(database_url, recorded_cache, year, event, identifier, tables=("laps",),
+                      force=True)
+    assert forced.fastf1_loads == 1
+    assert forced.rows_replaced["laps"] == first.rows_inserted["laps"] == forced.rows_inserted["laps"]
+    assert table_counts(engine) == before
+    engine.dispose()
+
+
+def test_one_run_over_several_sessions_and_years_in_order(recorded_cache, sqlite_url):
+    populator = DatabasePopulator(2023, database_url=sqlite_url, events=("Azerbaijan",),
+                                  offline=True, cache_dir=recorded_cache, tables=("results",))
+    summary = populator.populate_database()
+    populator.close()
+    # Baku 2023: Practice 1, Qualifying, Sprint Shootout, Sprint, Race; the cache holds two.
+    assert summary.sessions_planned == 5
+    loaded = {s["session_type"] for s in summary.sessions if s["outcome"] == "loaded"}
+    assert {"Sprint Shootout", "Sprint"} <= loaded
+    assert summary.sessions_failed == len(summary.failures) == 5 - summary.sessions_loaded
+    assert summary.exit_code == (1 if summary.failures else 0)
