@@ -97,7 +97,8 @@ class FastF1Source:
     def season(self, year: int, *, include_testing: bool = False) -> list[EventRef]:
         """The season's events in schedule order (testing first, when asked for)."""
         try:
-            schedule = self._fastf1.get_event_schedule(year, include_testing=include_testing)
+            with self._no_credential_prompt():
+                schedule = self._fastf1.get_event_schedule(year, include_testing=include_testing)
         except ValueError:
             where = (f"in the FastF1 cache at {self.cache_dir} (offline mode)" if self.offline
                      else "from FastF1 (no network, or no such season)")
@@ -118,7 +119,8 @@ class FastF1Source:
 
     def fetch_session(self, ref: SessionRef, tables: set[str]) -> FetchedSession:
         """Call ``Session.load`` once and collect the frames of ``tables``."""
-        session = self._session(ref)
+        with self._no_credential_prompt():
+            session = self._session(ref)
         needs_telemetry = bool(tables & {"telemetry", "positions"})
         self.loads += 1
         try:
@@ -140,7 +142,9 @@ class FastF1Source:
             if ref.test_number is not None:
                 return self._fastf1.get_testing_session(ref.key.year, ref.test_number,
                                                         ref.session_number)
-            event = self._fastf1.get_event(ref.key.year, ref.key.round_number)
+            schedule = self.schedules.get(ref.key.year)
+            event = (schedule.get_event_by_round(ref.key.round_number) if schedule is not None
+                     else self._fastf1.get_event(ref.key.year, ref.key.round_number))
             return event.get_session(ref.key.session_type)
         except (ValueError, KeyError) as error:
             raise FetchError(f"FastF1 cannot open the session: {_first_line(error)}") from None

@@ -52,9 +52,11 @@ class RunSummary:
             lines += [f"    {t:<{width}}  {n:>10,}" for t, n in written.items()]
         else:
             lines.append("  rows inserted: none")
+        gaps: dict[tuple[str, str], list[str]] = {}
         for item in self.missing:
-            lines.append(f"  {item['status']}: {item['session']} {item['table']} "
-                         f"({item['reason']}); retried on the next run")
+            gaps.setdefault((item["session"], item["status"]), []).append(item["table"])
+        for (session, status), tables in gaps.items():
+            lines.append(f"  {status}: {session}: {', '.join(tables)} (retried on the next run)")
         for item in self.failures:
             lines.append(f"  FAILED: {item['session']}: {item['reason']}")
         if self.aborted:
