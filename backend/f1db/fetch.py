@@ -94,6 +94,16 @@ class FastF1Source:
         self._warned_no_account = False
         self.schedules: dict[int, object] = {}
 
+    def offline_cache_changed_utc(self) -> dt.datetime | None:
+        """When the offline cache's HTTP responses last changed (None when online)."""
+        if not self.offline:
+            return None
+        files = list(self.cache_dir.glob("fastf1_http_cache.sqlite*"))
+        if not files:
+            return None
+        newest = max(path.stat().st_mtime for path in files)
+        return dt.datetime.fromtimestamp(newest, dt.timezone.utc).replace(tzinfo=None)
+
     def season(self, year: int, *, include_testing: bool = False) -> list[EventRef]:
         """The season's events in schedule order (testing first, when asked for)."""
         try:

@@ -27,7 +27,15 @@ class SessionPlan:
 
 
 def plan_session(ref: SessionRef, requested: tuple[str, ...], ledger_row: dict | None, *,
-                 force: bool = False, now: dt.datetime | None = None) -> SessionPlan:
+                 force: bool = False, now: dt.datetime | None = None,
+                 offline_cache_changed_utc: dt.datetime | None = None) -> SessionPlan:
+    """Decide what to load for one session.
+
+    ``offline_cache_changed_utc`` (offline runs only): when FastF1's cache last changed.
+    Offline, FastF1 can only give what its cache holds, so retrying parts that were
+    missing when the cache already looked as it does now would be a wasted
+    ``Session.load``; they are retried once the cache changes or the run is online.
+    """
     now = now or dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
     if ref.start_utc is not None and ref.start_utc > now:
         return SessionPlan(ref, (), skip_reason="not held yet")
@@ -36,6 +44,12 @@ def plan_session(ref: SessionRef, requested: tuple[str, ...], ledger_row: dict |
     todo = tuple(t for t in requested if ledger_row.get(f"{t}_status") != LOADED)
     if not todo:
         return SessionPlan(ref, (), skip_reason="already stored")
+    retried_only = all(ledger_row.get(f"{t}_status") in (MISSING, PARTIAL) for t in todo)
+    attempted = ledger_row.get("updated_at_utc")
+    if (retried_only and offline_cache_changed_utc is not None and attempted is not None
+            and attempted >= offline_cache_changed_utc):
+        return SessionPlan(ref, (), skip_reason=f"stored; {', '.join(todo)} not in the "
+                                                f"offline FastF1 cache")
     return SessionPlan(ref, todo)
 
 

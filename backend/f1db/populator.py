@@ -117,6 +117,7 @@ class DatabasePopulator:
                  summary.database)
         with self.database.engine.connect() as connection:
             ledger = read_ledger(connection, self.year)
+        cache_changed = self.source.offline_cache_changed_utc()
         try:
             for event, refs in self.progress.bar(selection, total=len(selection),
                                                  desc=str(self.year), level=0):
@@ -124,7 +125,7 @@ class DatabasePopulator:
                 for ref in self.progress.bar(refs, total=len(refs), desc="sessions", level=1):
                     self.progress.set_description(1, ref.key.session_type)
                     plan = plan_session(ref, self.tables, ledger.get(_ledger_key(ref)),
-                                        force=self.force)
+                                        force=self.force, offline_cache_changed_utc=cache_changed)
                     self._run_session(plan, ledger.get(_ledger_key(ref)), summary)
         except RunAborted as error:
             summary.aborted = str(error)

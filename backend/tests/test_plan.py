@@ -52,3 +52,25 @@ def test_a_session_not_held_yet_is_skipped():
 def test_statuses_from_what_fastf1_gave():
     assert table_statuses(ALL, missing={"weather": "x"}, partial={"results": "y"}) == {
         "results": "partial", "laps": "loaded", "weather": "missing"}
+
+
+def test_offline_gaps_are_not_retried_while_the_cache_is_unchanged():
+    attempted = dt.datetime(2026, 11, 20)
+    row = {**ledger(results="loaded", laps="missing", weather="partial"),
+           "updated_at_utc": attempted}
+    unchanged = plan_session(REF, ALL, row, now=NOW,
+                             offline_cache_changed_utc=attempted - dt.timedelta(hours=1))
+    assert unchanged.skipped and "not in the offline FastF1 cache" in unchanged.skip_reason
+    changed = plan_session(REF, ALL, row, now=NOW,
+                           offline_cache_changed_utc=attempted + dt.timedelta(hours=1))
+    assert changed.tables == ("laps", "weather")
+    online = plan_session(REF, ALL, row, now=NOW, offline_cache_changed_utc=None)
+    assert online.tables == ("laps", "weather")
+
+
+def test_offline_tables_never_asked_for_are_still_loaded():
+    row = {**ledger(results="loaded", laps="missing", weather=None),
+           "updated_at_utc": dt.datetime(2026, 11, 20)}
+    plan = plan_session(REF, ALL, row, now=NOW,
+                        offline_cache_changed_utc=dt.datetime(2026, 11, 1))
+    assert plan.tables == ("laps", "weather")

@@ -6,8 +6,9 @@ and every value); a rerun must make no FastF1 load and add no row.
 
 from __future__ import annotations
 
-import datetime as dt
 import math
+import os
+import time
 
 import fastf1
 import pandas as pd
@@ -159,8 +160,8 @@ def test_every_table_matches_fastf1_and_a_rerun_changes_nothing(recorded, record
     rerun = populate(database_url, recorded_cache, year, event, identifier)
     assert table_counts(engine) == before
     assert sum(rerun.rows_inserted.values()) == 0
-    assert rerun.fastf1_loads == (1 if missing else 0)
-    assert rerun.sessions_skipped == (0 if missing else 1)
+    # Offline with an unchanged cache, even missing parts cannot appear: no load at all.
+    assert rerun.fastf1_loads == 0 and rerun.sessions_skipped == 1
     engine.dispose()
 
 
@@ -186,10 +187,24 @@ def test_a_partial_session_records_what_is_missing_and_fills_it_later(recorded_c
     assert ledger["telemetry_status"] is None            # never asked for
     before = table_counts(engine)
 
-    # The next run retries only the gap: results and weather are kept, not reloaded.
-    retry = populate(database_url, recorded_cache, year, event, identifier,
+    # Offline, the gap is not retried while the cache is unchanged ...
+    rerun = populate(database_url, recorded_cache, year, event, identifier,
                      tables=("results", "laps", "weather"))
+    assert rerun.fastf1_loads == 0 and "not in the offline" in rerun.sessions[0]["reason"]
+
+    # ... and once the cache changed, the next run retries only the gap: results and
+    # weather are kept, not reloaded, and laps stay missing since the cache has none.
+    http_cache = recorded_cache / "fastf1_http_cache.sqlite"
+    try:
+        later = time.time() + 2
+        os.utime(http_cache, (later, later))
+        retry = populate(database_url, recorded_cache, year, event, identifier,
+                         tables=("results", "laps", "weather"))
+    finally:   # the cache is shared by the session's tests: make it "old" again
+        earlier = time.time() - 3600
+        os.utime(http_cache, (earlier, earlier))
     assert retry.fastf1_loads == 1 and sum(retry.rows_inserted.values()) == 0
+    assert [(m["table"], m["status"]) for m in retry.missing] == [("laps", "missing")]
     assert table_counts(engine) == before
     engine.dispose()
 
