@@ -1,0 +1,141 @@
+"""Failures mid-run: nothing half-stored, nothing lost, the right outcome and exit code."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from sqlalchemy import create_engine, func, select
+from sqlalchemy.exc import OperationalError
+
+import f1db.populator as populator_module
+from f1db.config import normalise_url
+from f1db.models import TABLE_NAMES, Base
+from f1db.populator import DatabasePopulator
+
+BAKU = dict(year=2023, events=("Azerbaijan",), sessions=("SS", "S"))
+
+
+def make(database_url, cache, **options):
+    year = options.pop("year")
+    return DatabasePopulator(year, database_url=database_url, offline=True, cache_dir=cache,
+                             **options)
+
+
+def counts(database_url):
+    engine = create_engine(normalise_url(database_url))
+    with engine.connect() as connection:
+        result = {name: connection.execute(select(func.count()).select_from(
+            Base.metadata.tables[name])).scalar_one() for name in (*TABLE_NAMES, "sessions")}
+    engine.dispose()
+    return result
+
+
+def run(database_url, cache, **options):
+    populator = make(database_url, cache, **{**BAKU, **options})
+    try:
+        return populator.populate_database()
+    finally:
+        populator.close()
+
+
+def test_a_crash_while_writing_leaves_no_trace_of_that_session(recorded_cache, database_url,
+                                                               monkeypatch):
+    real = populator_module.replace_session_rows
+    calls = {"n": 0}
+
+    def crash_on_third_table(connection, table, key, frame):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt     # like Ctrl-C in the middle of a session
+        return real(connection, table, key, frame)
+
+    monkeypatch.setattr(populator_module, "replace_session_rows", crash_on_third_table)
+    with pytest.raises(KeyboardInterrupt):
+        run(database_url, recorded_cache)
+    assert set(counts(database_url).values()) == {0}     # first session rolled back whole
+
+    monkeypatch.setattr(populator_module, "replace_session_rows", real)
+    summary = run(database_url, recorded_cache)
+    assert summary.sessions_loaded == 2 and summary.exit_code == 0
+
+
+def test_a_dropped_connection_is_retried_once(recorded_cache, database_url, monkeypatch):
+    real = populator_module.replace_session_rows
+    dropped = {"done": False}
+
+    def drop_once(connection, table, key, frame):
+        if not dropped["done"]:
+            dropped["done"] = True
+            raise OperationalError("COPY", {}, Exception("network error"),
+                                   connection_invalidated=True)
+        return real(connection, table, key, frame)
+
+    monkeypatch.setattr(populator_module, "replace_session_rows", drop_once)
+    summary = run(database_url, recorded_cache)
+    assert dropped["done"] and summary.sessions_loaded == 2 and summary.sessions_failed == 0
+    again = run(database_url, recorded_cache)
+    assert again.fastf1_loads == 0 and sum(again.rows_inserted.values()) == 0
+
+
+def test_a_database_that_stays_gone_stops_the_run(recorded_cache, sqlite_url, monkeypatch):
+    def always_drop(connection, table, key, frame):
+        raise OperationalError("COPY", {}, Exception("network error"),
+                               connection_invalidated=True)
+
+    monkeypatch.setattr(populator_module, "replace_session_rows", always_drop)
+    summary = run(sqlite_url, recorded_cache)
+    assert summary.aborted and "lost the database connection" in summary.aborted
+    assert summary.exit_code == 1 and summary.fastf1_loads == 1   # second session not tried
+
+
+def test_the_rate_limit_stops_the_run_and_keeps_what_was_stored(recorded_cache, database_url,
+                                                                monkeypatch):
+    import fastf1
+
+    real_load = fastf1.core.Session.load
+
+    def load(self, *args, **kwargs):
+        if self.name == "Sprint":
+            raise fastf1.exceptions.RateLimitExceededError("any API: 500 calls/h")
+        return real_load(self, *args, **kwargs)
+
+    monkeypatch.setattr(fastf1.core.Session, "load", load)
+    summary = run(database_url, recorded_cache)
+    assert summary.sessions_loaded == 1 and summary.exit_code == 1
+    assert "rate limit" in summary.aborted and "rerun later" in summary.aborted
+    assert counts(database_url)["sessions"] == 1
+
+
+def test_fastf1_exiting_fails_only_that_session(recorded_cache, sqlite_url, monkeypatch):
+    import fastf1
+
+    real_load = fastf1.core.Session.load
+
+    def load(self, *args, **kwargs):
+        if self.name == "Sprint Shootout":
+            exit(1)     # FastF1's parsed-data cache does this when a re-download fails
+        return real_load(self, *args, **kwargs)
+
+    monkeypatch.setattr(fastf1.core.Session, "load", load)
+    summary = run(sqlite_url, recorded_cache)
+    assert summary.sessions_failed == 1 and summary.sessions_loaded == 1
+    assert "FastF1 gave up" in summary.failures[0]["reason"]
+    assert summary.exit_code == 1
+
+
+def test_a_value_that_does_not_fit_fails_the_session_naming_it(recorded_cache, sqlite_url,
+                                                               monkeypatch):
+    import fastf1
+
+    real_laps = fastf1.core.Session.laps
+
+    def odd_laps(self):
+        laps = pd.DataFrame(real_laps.fget(self))
+        laps.loc[laps.index[0], "TyreLife"] = 2.5
+        return laps
+
+    monkeypatch.setattr(fastf1.core.Session, "laps", property(odd_laps))
+    summary = run(sqlite_url, recorded_cache, sessions=("SS",))
+    assert summary.sessions_failed == 1
+    assert "laps.tyre_life: value 2.5 is not a whole number" in summary.failures[0]["reason"]
+    assert set(counts(sqlite_url).values()) == {0}
