@@ -12,6 +12,11 @@ from .config import BACKEND_DIR
 from .errors import F1DBError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+_FILE_ONLY_LOGGER = "f1db.exit"
+# Until setup_logging gives it the log file, errors logged here go nowhere (never twice
+# to the console through logging's last-resort handler).
+logging.getLogger(_FILE_ONLY_LOGGER).addHandler(logging.NullHandler())
+logging.getLogger(_FILE_ONLY_LOGGER).propagate = False
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -58,6 +63,11 @@ def setup_logging(*, quiet: bool = False, verbose: bool = False,
             "%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
         handlers.append(file_handler)
 
+    # Errors that end a run are printed by `run`; this logger adds them to the log file.
+    file_only = logging.getLogger(_FILE_ONLY_LOGGER)
+    file_only.handlers[:] = handlers[1:] or [logging.NullHandler()]
+    file_only.propagate = False
+
     ours = logging.getLogger("f1db")
     ours.handlers[:] = handlers
     ours.setLevel(logging.INFO)
@@ -84,6 +94,7 @@ def run(main: Callable[[], int]) -> None:
         code = main()
     except F1DBError as error:
         print(f"error: {error}", file=sys.stderr)
+        logging.getLogger(_FILE_ONLY_LOGGER).error("error: %s", error)
         code = error.exit_code
     except BrokenPipeError:  # output piped into head & co.
         code = EXIT_OK
