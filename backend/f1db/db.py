@@ -10,7 +10,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from .config import DatabaseTarget
-from .errors import ConfigError
+from .errors import ConfigError, first_line
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +71,7 @@ def check_connection(database: Database) -> None:
         with database.engine.connect() as connection:
             connection.execute(text("SELECT 1"))
     except (SQLAlchemyError, OSError) as error:
-        raise ConfigError(f"Cannot connect to {database.describe()}: {_first_line(error)}. "
+        raise ConfigError(f"Cannot connect to {database.describe()}: {first_line(error)}. "
                           f"Check that the server runs and the URL or .env settings "
                           f"are right.") from None
 
@@ -118,8 +118,3 @@ def is_connection_lost(error: BaseException) -> bool:
     """True for errors after which a retry on a fresh connection may succeed."""
     return isinstance(error, DBAPIError) and bool(error.connection_invalidated) or (
         isinstance(error, DBAPIError) and "network error" in str(error).lower())
-
-
-def _first_line(error: BaseException) -> str:
-    message = str(getattr(error, "orig", None) or error).strip().splitlines()
-    return message[0].rstrip(".") if message else type(error).__name__

@@ -31,3 +31,9 @@ class FetchError(F1DBError):
 
 class RunAborted(F1DBError):
     """A failure that makes every further session pointless (rate limit, lost database)."""
+
+
+def first_line(error: BaseException) -> str:
+    """One line of an exception for a message; a database error's driver message, if any."""
+    lines = str(getattr(error, "orig", None) or error).strip().splitlines()
+    return lines[0].rstrip(".") if lines else type(error).__name__

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .errors import FetchError, RunAborted, UsageError
+from .errors import FetchError, RunAborted, UsageError, first_line
 from .transform import SessionKey, combine_driver_frames
 
 log = logging.getLogger(__name__)
@@ -144,7 +144,7 @@ class FastF1Source:
             raise
         except Exception as error:  # FastF1 parser failures vary by season and session
             raise FetchError(f"FastF1 failed to load: {type(error).__name__}: "
-                             f"{_first_line(error)}") from None
+                             f"{first_line(error)}") from None
         return collect_frames(session, tables, self._fastf1.exceptions.DataNotLoadedError)
 
     def _session(self, ref: SessionRef):
@@ -157,7 +157,7 @@ class FastF1Source:
                      else self._fastf1.get_event(ref.key.year, ref.key.round_number))
             return event.get_session(ref.key.session_type)
         except (ValueError, KeyError) as error:
-            raise FetchError(f"FastF1 cannot open the session: {_first_line(error)}") from None
+            raise FetchError(f"FastF1 cannot open the session: {first_line(error)}") from None
 
     @contextlib.contextmanager
     def _no_credential_prompt(self):
@@ -280,8 +280,3 @@ def _quiet_fastf1_exit():
 
 def _text(value) -> str | None:
     return None if value is None or (isinstance(value, float) and pd.isna(value)) else str(value)
-
-
-def _first_line(error: BaseException) -> str:
-    lines = str(error).strip().splitlines()
-    return lines[0] if lines else type(error).__name__

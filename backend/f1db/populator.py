@@ -10,7 +10,7 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from .config import resolve_cache_dir, resolve_database
 from .db import Database, is_connection_lost, open_database
-from .errors import F1DBError, FetchError, RunAborted, UsageError
+from .errors import F1DBError, FetchError, RunAborted, UsageError, first_line
 from .fetch import EventRef, FastF1Source, FetchedSession, SessionRef, session_name
 from .load import read_ledger, replace_session_rows, write_ledger
 from .models import TABLE_NAMES, TELEMETRY_TABLES, Base
@@ -167,7 +167,7 @@ class DatabasePopulator:
             self._fail(summary, entry, str(error))
             return
         except SQLAlchemyError as error:
-            self._fail(summary, entry, f"database error: {_first_line(error)}")
+            self._fail(summary, entry, f"database error: {first_line(error)}")
             return
         summary.sessions_loaded += 1
         entry["outcome"] = "loaded"
@@ -204,7 +204,7 @@ class DatabasePopulator:
             return self._store(ref, frames, statuses)
         except DBAPIError as error:
             if is_connection_lost(error):
-                raise RunAborted(f"lost the database connection twice ({_first_line(error)}): "
+                raise RunAborted(f"lost the database connection twice ({first_line(error)}): "
                                  f"rerun to resume, stored sessions are kept") from None
             raise
 
@@ -246,8 +246,3 @@ def _ledger_values(ref: SessionRef, statuses: dict, fastf1_version: str) -> dict
 
 def _ledger_key(ref: SessionRef) -> tuple[int, str]:
     return ref.key.round_number, ref.key.session_type
-
-
-def _first_line(error: BaseException) -> str:
-    text = str(getattr(error, "orig", None) or error).strip().splitlines()
-    return text[0] if text else type(error).__name__
