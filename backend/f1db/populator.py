@@ -107,7 +107,7 @@ class DatabasePopulator:
 
     def populate_database(self, max_events: int | None = None) -> RunSummary:
         """Load every selected session that is not already complete; return the summary."""
-        started = time.monotonic()
+        started, loads_before = time.monotonic(), self.source.loads
         selection = self.select(max_events)
         self.database = self.database or open_database(self.target)
         require_current_schema(self.database)
@@ -130,7 +130,7 @@ class DatabasePopulator:
         except RunAborted as error:
             summary.aborted = str(error)
             log.error("Stopped: %s", error)
-        summary.fastf1_loads = self.source.loads
+        summary.fastf1_loads = self.source.loads - loads_before
         summary.duration_seconds = time.monotonic() - started
         return summary
 

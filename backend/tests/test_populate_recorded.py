@@ -247,3 +247,14 @@ def test_one_run_over_several_sessions_and_years_in_order(recorded_cache, sqlite
     assert {"Sprint Shootout", "Sprint"} <= loaded
     assert summary.sessions_failed == len(summary.failures) == 5 - summary.sessions_loaded
     assert summary.exit_code == (1 if summary.failures else 0)
+
+
+def test_one_populator_run_twice_counts_each_runs_loads(recorded_cache, sqlite_url):
+    populator = DatabasePopulator(2021, database_url=sqlite_url, events=("Italian",),
+                                  sessions=("FP2",), offline=True, cache_dir=recorded_cache)
+    try:
+        assert populator.populate_database().fastf1_loads == 1
+        second = populator.populate_database()
+    finally:
+        populator.close()
+    assert second.fastf1_loads == 0 and second.sessions_skipped == 1
