@@ -111,3 +111,44 @@ def test_ledger_upsert_keeps_one_row_per_session(database):
     row = ledger[(14, "Practice 2")]
     assert row["results_status"] == "loaded"
     assert row["updated_at_utc"] >= row["loaded_at_utc"]
+
+
+AWKWARD = ["a\rb", "\\N", "", None, 'q"x', "x,y", "line\nbreak"]
+
+
+def awkward_frame():
+    rows = len(AWKWARD)
+    source = pd.DataFrame({
+        "Time": pd.to_datetime(["2021-09-11 12:00:00.5", None, "2021-09-11 12:00:01.123456",
+                                "2021-09-11 12:00:02.000001", "2021-09-11 12:00:03.999999",
+                                "2021-09-11 12:00:04", "2021-09-11 12:00:05"], format="ISO8601"),
+        "Category": AWKWARD, "Message": ["x"] * rows,
+        "Sector": [1.0, None, 2.0, 3.0, None, 1.0, 2.0], "Lap": [1, None, 2, 3, 4, 5, 6]})
+    return table_frame(Base.metadata.tables["race_control_messages"], source, KEY)
+
+
+def test_awkward_text_and_microseconds_round_trip(database, monkeypatch):
+    import f1db.load
+
+    monkeypatch.setattr(f1db.load, "SQLITE_CHUNK_ROWS", 2)   # several executemany slices
+    table = Base.metadata.tables["race_control_messages"]
+    with database.engine.begin() as connection:
+        assert replace_session_rows(connection, table, KEY, awkward_frame())[1] == len(AWKWARD)
+    rows = stored(database, "race_control_messages", KEY)
+    assert [r["category"] for r in rows] == AWKWARD
+    assert [r["time_utc"] for r in rows] == [
+        dt.datetime(2021, 9, 11, 12, 0, 0, 500000), None,
+        dt.datetime(2021, 9, 11, 12, 0, 1, 123456), dt.datetime(2021, 9, 11, 12, 0, 2, 1),
+        dt.datetime(2021, 9, 11, 12, 0, 3, 999999), dt.datetime(2021, 9, 11, 12, 0, 4),
+        dt.datetime(2021, 9, 11, 12, 0, 5)]
+    assert [r["lap"] for r in rows] == [1, None, 2, 3, 4, 5, 6]
+    assert [r["sector"] for r in rows] == [1, None, 2, 3, None, 1, 2]
+
+
+def test_csv_chunks_split_only_between_rows():
+    from f1db.load import csv_chunks
+
+    frame = awkward_frame()
+    whole = b"".join(csv_chunks(frame, chunk_rows=len(frame)))
+    assert b"".join(csv_chunks(frame, chunk_rows=2)) == whole
+    assert whole.count(b'"a\rb"') == 1 and whole.count(b'"\\N"') == 1
