@@ -80,7 +80,6 @@ for _path in (TESTS_DIR, BACKEND_DIR):  # backend/ ends up first: `import f1db`
 
 YEAR, EVENT, SESSION = 2021, "Italian Grand Prix", "FP2"
 HZ = 4.0
-POSTGRES = {"user": "postgres", "host": "127.0.0.1", "port": 5432, "database": "test"}
 DATABASES = ("sqlite", "postgresql")
 CACHE_MARKER = "bench_populate.json"   # what a cache built by this script holds
 RECORDED_DIR = BACKEND_DIR.parents[1] / "shared" / "fastf1-recorded"  # as tests/fastf1_replay
@@ -187,27 +186,13 @@ def fresh_database(kind: str, workdir: Path):
             for suffix in ("", "-wal", "-shm"):
                 Path(str(path) + suffix).unlink(missing_ok=True)
         return
-    import pg8000.exceptions
-    import pg8000.native
+    from scratch_postgres import PostgresUnavailable, scratch_postgres_database
 
     try:
-        admin = pg8000.native.Connection(**POSTGRES, timeout=10)
-    except (pg8000.exceptions.InterfaceError, OSError) as error:
-        fail(f"PostgreSQL is not reachable on 127.0.0.1:5432 ({error}); "
-             f"use --databases sqlite")
-    name = f"f1db_bench_{uuid.uuid4().hex[:12]}"
-    try:
-        admin.run(f'CREATE DATABASE "{name}"')
-    finally:
-        admin.close()
-    try:
-        yield f"postgresql+pg8000://postgres@127.0.0.1:5432/{name}"
-    finally:
-        admin = pg8000.native.Connection(**POSTGRES, timeout=10)
-        try:
-            admin.run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            admin.close()
+        with scratch_postgres_database("f1db_bench") as url:
+            yield url
+    except PostgresUnavailable as error:
+        fail(f"{error}; use --databases sqlite")
 
 
 # --- the FastF1 cache -----------------------------------------------------------------------

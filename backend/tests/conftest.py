@@ -11,7 +11,6 @@ import ipaddress
 import os
 import socket
 import sys
-import uuid
 from pathlib import Path
 
 import pytest
@@ -23,10 +22,9 @@ for _path in (TESTS_DIR, BACKEND_DIR):  # backend/ ends up first: `import f1db`
         sys.path.insert(0, str(_path))
 
 from fastf1_replay import load_recordings, recordings_available, replaying  # noqa: E402
+from scratch_postgres import PostgresUnavailable, scratch_postgres_database  # noqa: E402
 from synthetic_telemetry import (  # noqa: E402
     add_session_telemetry, restoring_fastf1_cache, samples_per_driver, unthrottled)
-
-POSTGRES = {"user": "postgres", "host": "127.0.0.1", "port": 5432, "database": "test"}
 
 # Sessions in the `recorded_cache` fixture; see ../shared/fastf1-recorded/README.md for
 # which parts each one has.
@@ -133,28 +131,13 @@ def sqlite_url(tmp_path) -> str:
 @pytest.fixture
 def postgres_url():
     """A fresh PostgreSQL database per test, force-dropped afterwards (open sessions too)."""
-    import pg8000.exceptions
-    import pg8000.native
-
     try:
-        admin = pg8000.native.Connection(**POSTGRES, timeout=10)
-    except pg8000.exceptions.InterfaceError as exc:  # refused, timed out: not running
+        with scratch_postgres_database("f1db_test") as url:
+            yield url
+    except PostgresUnavailable as error:
         if os.environ.get("F1DB_REQUIRE_POSTGRES"):   # set by .ci/run: CI must not skip
-            pytest.fail(f"PostgreSQL is not reachable on 127.0.0.1:5432: {exc}")
-        pytest.skip(f"PostgreSQL is not reachable on 127.0.0.1:5432: {exc}")
-    name = f"f1db_test_{uuid.uuid4().hex[:12]}"
-    try:
-        admin.run(f'CREATE DATABASE "{name}"')
-    finally:
-        admin.close()
-    try:
-        yield f"postgresql+pg8000://postgres@127.0.0.1:5432/{name}"
-    finally:
-        admin = pg8000.native.Connection(**POSTGRES, timeout=10)
-        try:
-            admin.run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            admin.close()
+            pytest.fail(str(error))
+        pytest.skip(str(error))
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
