@@ -117,6 +117,8 @@ class FastF1Source:
         except SystemExit:
             raise FetchError(f"FastF1 stopped while reading the {year} schedule: delete "
                              f"{self.cache_dir} and retry") from None
+        except self._fastf1.exceptions.RateLimitExceededError as error:
+            raise _rate_limited(error) from None
         if schedule.empty:
             raise UsageError(f"FastF1 lists no events for {year}: F1 data starts in 1950, "
                              f"and a future season has no schedule yet")
@@ -138,8 +140,7 @@ class FastF1Source:
                 session.load(laps=True, telemetry=needs_telemetry, weather="weather" in tables,
                              messages=True)
         except self._fastf1.exceptions.RateLimitExceededError as error:
-            raise RunAborted(f"FastF1 rate limit reached ({error}): rerun later, stored "
-                             f"sessions are kept and skipped") from None
+            raise _rate_limited(error) from None
         except FetchError:
             raise
         except Exception as error:  # FastF1 parser failures vary by season and session
@@ -266,6 +267,11 @@ def match_event(events: list[EventRef], selector: str, year: int, schedule=None)
     if selector.casefold() not in event.name.casefold():
         log.info("Event '%s' matched %s %s", selector, year, event.name)
     return event
+
+
+def _rate_limited(error: Exception) -> RunAborted:
+    return RunAborted(f"FastF1 rate limit reached ({error}): rerun later, stored sessions "
+                      f"are kept and skipped")
 
 
 @contextlib.contextmanager
