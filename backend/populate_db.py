@@ -9,6 +9,7 @@ retried, and nothing is ever stored twice.
 from __future__ import annotations
 
 import sys
+from argparse import RawDescriptionHelpFormatter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -23,6 +24,13 @@ from f1db.progress import NullProgress, TqdmProgress  # noqa: E402
 
 YEAR = 2018        # the season to load
 MAX_EVENTS = 1     # how many events of the season (0 = all of them)
+
+EPILOG = """\
+exit codes: 0 every selected session stored or skipped (missing upstream parts included),
+            1 a session failed or the run stopped, 2 bad usage or configuration.
+environment (also read from .env): DATABASE_URL; INSTANCE_CONNECTION_NAME, DB_USER, DB_PASS,
+DB_NAME, PRIVATE_IP, DB_IAM_AUTH for Cloud SQL; FASTF1_CACHE_DIR; F1_USERNAME, F1_PASSWORD.
+See README.md and .env.example."""
 
 
 def season(value: str) -> int:
@@ -39,7 +47,8 @@ def event_count(value: str) -> int:
 
 
 def build_parser() -> ArgumentParser:
-    parser = ArgumentParser(prog="populate_db.py", description=__doc__.split("\n\n")[0])
+    parser = ArgumentParser(prog="populate_db.py", description=__doc__.split("\n\n")[0],
+                            epilog=EPILOG, formatter_class=RawDescriptionHelpFormatter)
     parser.add_argument("--year", type=str, default=str(YEAR),
                         help=f"season to load (default: YEAR = {YEAR})")
     parser.add_argument("--max-events", type=str, default=None, metavar="N",
@@ -52,7 +61,7 @@ def build_parser() -> ArgumentParser:
                         help=f"only this session: {' '.join(SESSION_ABBREVIATIONS)} or a full "
                              f"name such as 'Practice 1'; repeatable")
     parser.add_argument("--tables", metavar="T1,T2",
-                        help=f"only these tables (default: all): {','.join(TABLE_NAMES)}")
+                        help=f"only these tables (default: all): {', '.join(TABLE_NAMES)}")
     parser.add_argument("--no-telemetry", action="store_true",
                         help="leave out telemetry and positions (far fewer rows and downloads)")
     parser.add_argument("--include-testing", action="store_true",
