@@ -11,7 +11,7 @@ from typing import Callable
 from .config import BACKEND_DIR
 from .errors import F1DBError
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_USAGE = 0, 2
 _FILE_ONLY_LOGGER = "f1db.exit"
 # Until setup_logging gives it the log file, errors logged here go nowhere (never twice
 # to the console through logging's last-resort handler).

@@ -116,5 +116,7 @@ def _open_cloud_sql(target: DatabaseTarget) -> Database:
 
 def is_connection_lost(error: BaseException) -> bool:
     """True for errors after which a retry on a fresh connection may succeed."""
-    return isinstance(error, DBAPIError) and bool(error.connection_invalidated) or (
-        isinstance(error, DBAPIError) and "network error" in str(error).lower())
+    if not isinstance(error, DBAPIError):
+        return False
+    # pg8000 reports a dropped socket as InterfaceError("network error") on some paths.
+    return bool(error.connection_invalidated) or "network error" in str(error).lower()
