@@ -124,9 +124,10 @@ class DatabasePopulator:
                 self.progress.set_description(0, event.name)
                 for ref in self.progress.bar(refs, total=len(refs), desc="sessions", level=1):
                     self.progress.set_description(1, ref.key.session_type)
-                    plan = plan_session(ref, self.tables, ledger.get(_ledger_key(ref)),
-                                        force=self.force, offline_cache_changed_utc=cache_changed)
-                    self._run_session(plan, ledger.get(_ledger_key(ref)), summary)
+                    stored = ledger.get(_ledger_key(ref))
+                    plan = plan_session(ref, self.tables, stored, force=self.force,
+                                        offline_cache_changed_utc=cache_changed)
+                    self._run_session(plan, stored, summary)
         except RunAborted as error:
             summary.aborted = str(error)
             log.error("Stopped: %s", error)

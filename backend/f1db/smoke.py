@@ -43,7 +43,7 @@ class SmokeReport:
 
 def run_smoke_check(database: Database) -> SmokeReport:
     report = SmokeReport(database.describe())
-    state = schema_state(database)    # raises ConfigError-worthy errors on no connection
+    state = schema_state(database)    # open_database already proved the connection
     report.ok(f"connected ({database.dialect})")
     if not state.up_to_date:
         report.fail(f"schema at revision {state.current or 'none'}, newest {state.head}: "
@@ -90,13 +90,10 @@ def _check_duplicates(database: Database, report: SmokeReport) -> None:
 
 def _probe_row(table: Table) -> dict:
     """The smallest valid row: probe session key plus a value for every NOT NULL column."""
-    now = dt.datetime(2000, 1, 1)
-    values = {"text": "0", "integer": 0}
+    filler = {dt.datetime: dt.datetime(2000, 1, 1), str: "0"}
     row = dict(PROBE)
     for column in table.columns:
         if column.name in row or column.nullable or column.autoincrement is True:
             continue
-        python_type = column.type.python_type
-        row[column.name] = (now if python_type is dt.datetime
-                            else values["text"] if python_type is str else values["integer"])
+        row[column.name] = filler.get(column.type.python_type, 0)
     return row
