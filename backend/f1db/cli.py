@@ -75,15 +75,15 @@ def setup_logging(*, quiet: bool = False, verbose: bool = False,
 
     if fastf1:
         import fastf1.logger  # noqa: F401 - FastF1 installs its own handler on import
-    fastf1_logger = logging.getLogger("fastf1")
-    fastf1_logger.handlers[:] = [h for h in handlers if h is not console or verbose]
-    fastf1_logger.setLevel(logging.INFO if verbose else logging.WARNING)
-    fastf1_logger.propagate = False
-    # Library warnings (FastF1 uses warnings.warn too) go to the log file, not the screen.
+    # FastF1's log lines and library warnings (FastF1 uses warnings.warn too) go to the
+    # log file, and to the screen only with --verbose.
+    library_handlers = (handlers if verbose else handlers[1:]) or [logging.NullHandler()]
     logging.captureWarnings(True)
-    warnings_logger = logging.getLogger("py.warnings")
-    warnings_logger.handlers[:] = [h for h in handlers if h is not console or verbose]
-    warnings_logger.propagate = False
+    for name in ("fastf1", "py.warnings"):
+        library_logger = logging.getLogger(name)
+        library_logger.handlers[:] = library_handlers
+        library_logger.propagate = False
+    logging.getLogger("fastf1").setLevel(logging.INFO if verbose else logging.WARNING)
     for noisy in ("alembic", "google", "urllib3"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
