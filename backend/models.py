@@ -1,7 +1,7 @@
 """SQLAlchemy models of the F1 database (defined in ``f1db/models.py``, re-exported here).
 
-Tables: ``sessions`` (one row per stored session, with a status per fact table) and the
-fact tables ``results``, ``laps``, ``weather``, ``telemetry``, ``positions``,
+Tables: the ledger ``sessions`` (one row per stored session) and ``session_parts`` (the
+status of each of its tables: loaded, partial or missing), and the fact tables ``results``, ``laps``, ``weather``, ``telemetry``, ``positions``,
 ``session_status``, ``track_status`` and ``race_control_messages``. Every fact row
 carries ``year``, ``round_number`` and ``session_type``; each fact table's primary key
 (its unique constraint) is those three columns then the table's natural key, so a
@@ -20,6 +20,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from f1db.models import (FACT_MODELS, TABLE_NAMES, Base, Lap, Position,  # noqa: E402,F401
-                         RaceControlMessage, Result, Session, SessionStatus, Telemetry,
-                         TrackStatus, Weather)
+from f1db.models import (FACT_MODELS, LEDGER_MODELS, TABLE_NAMES, Base,  # noqa: E402,F401
+                         Lap, Position, RaceControlMessage, Result, SessionPart, SessionStatus,
+                         StoredSession, Telemetry, TrackStatus, Weather)

@@ -19,8 +19,9 @@ from f1db.config import BACKEND_DIR  # noqa: E402
 from f1db.errors import UsageError  # noqa: E402
 from f1db.fetch import SESSION_ABBREVIATIONS  # noqa: E402
 from f1db.models import TABLE_NAMES  # noqa: E402
-from f1db.populator import DatabasePopulator, parse_tables  # noqa: E402,F401
+from f1db.populator import DatabasePopulator  # noqa: E402
 from f1db.progress import NullProgress, TqdmProgress  # noqa: E402
+from f1db.selection import choose_tables  # noqa: E402
 
 YEAR = 2018        # the season to load
 MAX_EVENTS = 1     # how many events of the season (0 = all of them)
@@ -44,6 +45,12 @@ def event_count(value: str) -> int:
         raise UsageError(f"--max-events must be 0 (all events) or a positive number, "
                          f"not '{value}'")
     return int(value)
+
+
+def table_list(value: str | None, *, telemetry: bool) -> tuple[str, ...]:
+    """``--tables t1,t2`` (None: all) less telemetry tables with ``--no-telemetry``."""
+    return choose_tables(None if value is None else tuple(value.split(",")),
+                         telemetry=telemetry)
 
 
 def build_parser() -> ArgumentParser:
@@ -103,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     populator = DatabasePopulator(
         year, database_url=args.database_url, events=tuple(args.event),
         sessions=tuple(args.session),
-        tables=parse_tables(args.tables, telemetry=not args.no_telemetry),
+        tables=table_list(args.tables, telemetry=not args.no_telemetry),
         force=args.force, offline=args.offline, cache_dir=args.cache_dir,
         include_testing=args.include_testing,
         progress=TqdmProgress() if show_bars else NullProgress())

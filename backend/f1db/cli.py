@@ -88,13 +88,27 @@ def setup_logging(*, quiet: bool = False, verbose: bool = False,
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
+# The library names the argument an error is about by its keyword (F1DBError.parameter);
+# the scripts name it by their flag.
+FLAGS = {"year": "--year", "max_events": "--max-events", "events": "--event",
+         "sessions": "--session", "tables": "--tables", "offline": "--offline",
+         "cache_dir": "--cache-dir", "database_url": "--database-url"}
+
+
+def error_line(error: F1DBError) -> str:
+    """``error: <message> (<flag>)``: the library's message, worded for the command line."""
+    flag = FLAGS.get(error.parameter or "")
+    return f"error: {error}" + (f" (see {flag})" if flag else "")
+
+
 def run(main: Callable[[], int]) -> None:
     """Call ``main`` and exit with its code; library errors become one line on stderr."""
     try:
         code = main()
     except F1DBError as error:
-        print(f"error: {error}", file=sys.stderr)
-        logging.getLogger(_FILE_ONLY_LOGGER).error("error: %s", error)
+        line = error_line(error)
+        print(line, file=sys.stderr)
+        logging.getLogger(_FILE_ONLY_LOGGER).error("%s", line)
         code = error.exit_code
     except BrokenPipeError:  # output piped into head & co.
         code = EXIT_OK

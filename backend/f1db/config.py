@@ -1,7 +1,7 @@
 """Where the data goes: database target and FastF1 cache, resolved from flags and environment.
 
-Precedence for the database (DESIGN.md section 3): ``--database-url``, then
-``DATABASE_URL``, then Cloud SQL when ``INSTANCE_CONNECTION_NAME`` is set, else an
+Precedence for the database (docs/ARCHITECTURE.md, "Where the data goes"): the URL the
+caller passes (``--database-url``), then ``DATABASE_URL``, then Cloud SQL when ``INSTANCE_CONNECTION_NAME`` is set, else an
 embedded SQLite file beside the scripts. Nothing here connects; secrets never leave
 ``CloudSQLSettings`` and URLs are only ever shown with the password hidden.
 """
@@ -60,12 +60,13 @@ class DatabaseTarget:
         return self.url.render_as_string(hide_password=True)
 
 
-def resolve_database(cli_url: str | None = None, env: Mapping[str, str] | None = None, *,
+def resolve_database(url: str | None = None, env: Mapping[str, str] | None = None, *,
                      default_sqlite_path: Path = DEFAULT_SQLITE_PATH) -> DatabaseTarget:
-    """Pick the database target by the documented precedence."""
+    """Pick the database target: ``url`` if given, then the environment, then SQLite."""
     env = os.environ if env is None else env
-    if cli_url:
-        return DatabaseTarget(url=normalise_url(cli_url, origin="--database-url"))
+    if url:
+        return DatabaseTarget(url=normalise_url(url, origin="The database URL",
+                                                parameter="database_url"))
     if env.get("DATABASE_URL"):
         return DatabaseTarget(url=normalise_url(env["DATABASE_URL"], origin="DATABASE_URL"))
     if env.get("INSTANCE_CONNECTION_NAME"):
@@ -73,13 +74,15 @@ def resolve_database(cli_url: str | None = None, env: Mapping[str, str] | None =
     return DatabaseTarget(url=URL.create("sqlite", database=str(default_sqlite_path)))
 
 
-def normalise_url(raw: str, *, origin: str = "database URL") -> URL:
+def normalise_url(raw: str, *, origin: str = "The database URL",
+                  parameter: str | None = None) -> URL:
     """Parse a URL; plain ``postgresql://`` (and ``postgres://``) use pg8000, our driver."""
     try:
         url = make_url(raw.strip())
     except ArgumentError:
         raise ConfigError(f"{origin} is not a database URL: use sqlite:///path/to/file.db "
-                          f"or postgresql://user:password@host:5432/dbname") from None
+                          f"or postgresql://user:password@host:5432/dbname",
+                          parameter=parameter) from None
     scheme = url.drivername.split("+", 1)
     backend, driver = scheme[0], scheme[1] if len(scheme) > 1 else scheme[0]
     if backend == "postgres":
@@ -90,11 +93,11 @@ def normalise_url(raw: str, *, origin: str = "database URL") -> URL:
     if backend == "sqlite" and driver in ("pysqlite", "sqlite"):
         if url.database in (None, "", ":memory:"):
             raise ConfigError(f"{origin}: an in-memory SQLite database would be lost at exit; "
-                              f"give a file, e.g. sqlite:///f1_data.db")
+                              f"give a file, e.g. sqlite:///f1_data.db", parameter=parameter)
         return url.set(drivername="sqlite")
     raise ConfigError(f"{origin} uses an unsupported database "
                       f"'{url.drivername}': use sqlite:///path/to/file.db or "
-                      f"postgresql://user:password@host:5432/dbname")
+                      f"postgresql://user:password@host:5432/dbname", parameter=parameter)
 
 
 def _cloud_sql_from_env(env: Mapping[str, str]) -> CloudSQLSettings:
@@ -122,8 +125,9 @@ def _flag(env: Mapping[str, str], name: str) -> bool:
     raise ConfigError(f"{name}={env[name]!r} is not a yes/no value: use true or false")
 
 
-def resolve_cache_dir(cli_dir: str | None = None, env: Mapping[str, str] | None = None) -> Path:
-    """FastF1 cache folder: ``--cache-dir``, ``FASTF1_CACHE_DIR``, ``FASTF1_CACHE``, default."""
+def resolve_cache_dir(directory: str | None = None,
+                      env: Mapping[str, str] | None = None) -> Path:
+    """FastF1 cache folder: ``directory``, ``FASTF1_CACHE_DIR``, ``FASTF1_CACHE``, default."""
     env = os.environ if env is None else env
-    chosen = cli_dir or env.get("FASTF1_CACHE_DIR") or env.get("FASTF1_CACHE")
+    chosen = directory or env.get("FASTF1_CACHE_DIR") or env.get("FASTF1_CACHE")
     return Path(chosen).expanduser().resolve() if chosen else DEFAULT_CACHE_DIR

@@ -1,8 +1,11 @@
 """FastF1, and only here: cache set-up, the season schedule, one ``Session.load`` per session.
 
-FastF1 never raises for missing parts (DESIGN.md section 5): each attribute raises
-``DataNotLoadedError`` later. ``fetch_session`` checks every part and reports what was
-missing, so the populator can store the rest and retry the gap on a later run.
+FastF1 never raises for a part it could not load: the attribute raises
+``DataNotLoadedError`` when read later (docs/ARCHITECTURE.md, "What FastF1 gives").
+``FastF1Source.fetch_session`` reads every requested part right after the load and
+reports what was missing, so the populator can store the rest and retry the gap on a
+later run. Frames are handed on exactly as FastF1 made them; shaping them is the
+transform's job.
 """
 
 from __future__ import annotations
@@ -12,93 +15,70 @@ import datetime as dt
 import logging
 import os
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
 from .errors import FetchError, RunAborted, UsageError, first_line
-from .transform import SessionKey, combine_driver_frames
+from .models import fact_sources
+from .records import EventRef, FetchedSession, SessionKey, SessionRef
 
 log = logging.getLogger(__name__)
 
-# Table -> FastF1 Session attribute (telemetry tables hold a dict of per-driver frames).
-SOURCES = {
-    "results": "results", "laps": "laps", "weather": "weather_data",
-    "telemetry": "car_data", "positions": "pos_data", "session_status": "session_status",
-    "track_status": "track_status", "race_control_messages": "race_control_messages",
-}
-# Tables whose FastF1 frame may legitimately be empty (no message, no status change).
-MAY_BE_EMPTY = {"session_status", "track_status", "race_control_messages"}
 SESSION_ABBREVIATIONS = ("FP1", "FP2", "FP3", "Q", "SQ", "SS", "S", "R")
 _CLASSIFIED_SESSIONS = {"Race", "Sprint", "Qualifying", "Sprint Qualifying", "Sprint Shootout"}
-
-
-@dataclass(frozen=True)
-class SessionRef:
-    """A session of the schedule: everything needed to plan it, store it and load it."""
-
-    key: SessionKey
-    event_name: str
-    country: str | None
-    location: str | None
-    event_format: str | None
-    start_utc: dt.datetime | None
-    test_number: int | None = None      # testing events are loaded by test number
-    session_number: int = 1             # 1..5 within the event
-
-    @property
-    def label(self) -> str:
-        return f"{self.key.year} {self.event_name} {self.key.session_type}"
-
-
-@dataclass(frozen=True)
-class EventRef:
-    year: int
-    round_number: int                   # testing events: -1, -2 (see README)
-    name: str
-    schedule_index: int
-    sessions: tuple[SessionRef, ...]
-
-
-@dataclass
-class FetchedSession:
-    """What one ``Session.load`` gave: frames per table, and the parts it could not give."""
-
-    frames: dict[str, pd.DataFrame] = field(default_factory=dict)
-    missing: dict[str, str] = field(default_factory=dict)     # table -> reason
-    partial: dict[str, str] = field(default_factory=dict)     # table -> reason
+HTTP_CACHE_FILE = "fastf1_http_cache.sqlite"
 
 
 class FastF1Source:
-    """FastF1 behind a small interface; counts the ``Session.load`` calls it makes."""
+    """FastF1 behind a small interface; counts the ``Session.load`` calls it makes.
+
+    Building one changes nothing: FastF1's cache settings are process-wide, so they are
+    applied by :meth:`start`, which the populator calls when a run starts.
+    """
 
     def __init__(self, *, cache_dir: Path, offline: bool = False):
-        import fastf1
-
-        self._fastf1 = fastf1
-        self.version = fastf1.__version__
         self.cache_dir = cache_dir
         self.offline = offline
         self.loads = 0
-        if offline and not (cache_dir / "fastf1_http_cache.sqlite").is_file():
-            raise UsageError(f"--offline needs a FastF1 cache, but {cache_dir} has none: run "
-                             f"once without --offline, or point --cache-dir at a filled cache")
-        try:
-            cache_dir.mkdir(parents=True, exist_ok=True)
-        except OSError as error:
-            raise UsageError(f"Cannot create the FastF1 cache folder {cache_dir}: "
-                             f"{error.strerror}") from None
-        fastf1.Cache.configure(cache_dir=str(cache_dir))
-        fastf1.Cache.offline_mode(offline)
+        self.schedules: dict[int, pd.DataFrame] = {}
+        self._fastf1 = None
         self._warned_no_account = False
-        self.schedules: dict[int, object] = {}
+
+    @property
+    def version(self) -> str:
+        import fastf1
+
+        return fastf1.__version__
+
+    def start(self) -> None:
+        """Point FastF1 at this source's cache (and offline mode); idempotent."""
+        import fastf1
+
+        if self.offline and not (self.cache_dir / HTTP_CACHE_FILE).is_file():
+            raise UsageError(f"Offline mode needs a FastF1 cache, but {self.cache_dir} has "
+                             f"none: load once online, or use a cache folder that FastF1 "
+                             f"has filled", parameter="offline")
+        try:
+            self.cache_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise UsageError(f"Cannot create the FastF1 cache folder {self.cache_dir}: "
+                             f"{error.strerror}", parameter="cache_dir") from None
+        fastf1.Cache.configure(cache_dir=str(self.cache_dir))
+        fastf1.Cache.offline_mode(self.offline)
+        self._fastf1 = fastf1
+
+    @property
+    def fastf1(self):
+        if self._fastf1 is None:
+            self.start()
+        return self._fastf1
 
     def offline_cache_changed_utc(self) -> dt.datetime | None:
         """When the offline cache's HTTP responses last changed (None when online)."""
         if not self.offline:
             return None
-        files = list(self.cache_dir.glob("fastf1_http_cache.sqlite*"))
+        files = list(self.cache_dir.glob(f"{HTTP_CACHE_FILE}*"))
         if not files:
             return None
         newest = max(path.stat().st_mtime for path in files)
@@ -106,56 +86,57 @@ class FastF1Source:
 
     def season(self, year: int, *, include_testing: bool = False) -> list[EventRef]:
         """The season's events in schedule order (testing first, when asked for)."""
+        fastf1 = self.fastf1
         try:
             with self._no_credential_prompt():
-                schedule = self._fastf1.get_event_schedule(year, include_testing=include_testing)
+                schedule = fastf1.get_event_schedule(year, include_testing=include_testing)
         except ValueError:
             where = (f"in the FastF1 cache at {self.cache_dir} (offline mode)" if self.offline
                      else "from FastF1 (no network, or no such season)")
             raise UsageError(f"No event schedule for {year} {where}: check the year"
-                             + (", or run without --offline" if self.offline else "")) from None
+                             + (", or load it online first" if self.offline else ""),
+                             parameter="year") from None
         except SystemExit:
             raise FetchError(f"FastF1 stopped while reading the {year} schedule: delete "
                              f"{self.cache_dir} and retry") from None
-        except self._fastf1.exceptions.RateLimitExceededError as error:
+        except fastf1.exceptions.RateLimitExceededError as error:
             raise _rate_limited(error) from None
         if schedule.empty:
             raise UsageError(f"FastF1 lists no events for {year}: F1 data starts in 1950, "
-                             f"and a future season has no schedule yet")
+                             f"and a future season has no schedule yet", parameter="year")
         self.schedules[year] = schedule
-        return _events_from_schedule(schedule, year)
+        return events_from_schedule(schedule, year)
 
     def find_event(self, events: list[EventRef], selector: str) -> EventRef:
         year = events[0].year
         return match_event(events, selector, year, self.schedules[year])
 
     def fetch_session(self, ref: SessionRef, tables: set[str]) -> FetchedSession:
-        """Call ``Session.load`` once and collect the frames of ``tables``."""
+        """Call ``Session.load`` once and collect FastF1's frames of ``tables``."""
+        fastf1 = self.fastf1
         with self._no_credential_prompt():
             session = self._session(ref)
-        needs_telemetry = bool(tables & {"telemetry", "positions"})
         self.loads += 1
         try:
             with self._no_credential_prompt(), _quiet_fastf1_exit():
-                session.load(laps=True, telemetry=needs_telemetry, weather="weather" in tables,
-                             messages=True)
-        except self._fastf1.exceptions.RateLimitExceededError as error:
+                session.load(**load_options(tables))
+        except fastf1.exceptions.RateLimitExceededError as error:
             raise _rate_limited(error) from None
         except FetchError:
             raise
         except Exception as error:  # FastF1 parser failures vary by season and session
             raise FetchError(f"FastF1 failed to load: {type(error).__name__}: "
                              f"{first_line(error)}") from None
-        return collect_frames(session, tables, self._fastf1.exceptions.DataNotLoadedError)
+        return collect_frames(session, tables, fastf1.exceptions.DataNotLoadedError)
 
     def _session(self, ref: SessionRef):
         try:
             if ref.test_number is not None:
-                return self._fastf1.get_testing_session(ref.key.year, ref.test_number,
-                                                        ref.session_number)
+                return self.fastf1.get_testing_session(ref.key.year, ref.test_number,
+                                                       ref.session_number)
             schedule = self.schedules.get(ref.key.year)
             event = (schedule.get_event_by_round(ref.key.round_number) if schedule is not None
-                     else self._fastf1.get_event(ref.key.year, ref.key.round_number))
+                     else self.fastf1.get_event(ref.key.year, ref.key.round_number))
             return event.get_session(ref.key.session_type)
         except (ValueError, KeyError) as error:
             raise FetchError(f"FastF1 cannot open the session: {first_line(error)}") from None
@@ -183,27 +164,44 @@ class FastF1Source:
             devnull.close()
 
 
+def load_options(tables: set[str]) -> dict[str, bool]:
+    """``Session.load`` keywords for ``tables``: laps and messages always, the rest on need."""
+    options = {"laps": True, "telemetry": False, "weather": False, "messages": True}
+    for table, source in fact_sources().items():
+        if table in tables and source.load_option:
+            options[source.load_option] = True
+    return options
+
+
 def collect_frames(session, tables: set[str], not_loaded_error: type) -> FetchedSession:
     """Read each requested part of a loaded FastF1 session; note what is missing."""
     fetched = FetchedSession()
-    for table in sorted(tables):
+    for table, source in fact_sources().items():
+        if table not in tables:
+            continue
         try:
-            value = getattr(session, SOURCES[table])
+            value = getattr(session, source.attribute)
         except not_loaded_error:
             fetched.missing[table] = "FastF1 could not load it"
             continue
-        frame = combine_driver_frames(value) if isinstance(value, dict) else pd.DataFrame(value)
-        if frame.empty and table not in MAY_BE_EMPTY:
+        if source.per_driver:
+            value = dict(value)
+            empty = not any(len(frame) for frame in value.values())
+        else:
+            value = pd.DataFrame(value)
+            empty = value.empty
+        if empty and not source.may_be_empty:
             fetched.missing[table] = "FastF1 returned no rows"
             continue
-        fetched.frames[table] = frame
+        fetched.frames[table] = value
         if (table == "results" and session.name in _CLASSIFIED_SESSIONS
-                and frame.get("Position", pd.Series(dtype=float)).isna().all()):
+                and value.get("Position", pd.Series(dtype=float)).isna().all()):
             fetched.partial[table] = "no classification yet (positions not published)"
     return fetched
 
 
-def _events_from_schedule(schedule, year: int) -> list[EventRef]:
+def events_from_schedule(schedule: pd.DataFrame, year: int) -> list[EventRef]:
+    """FastF1's ``EventSchedule`` as EventRefs; testing events get rounds -1, -2, ..."""
     events, tests = [], 0
     for index, row in schedule.iterrows():
         testing = row["EventFormat"] == "testing"
@@ -237,7 +235,8 @@ def session_name(identifier: str, year: int) -> str:
         name = ABBREVIATIONS.get(identifier.upper())
     if name is None:
         raise UsageError(f"Unknown session '{identifier}': use one of "
-                         f"{' '.join(SESSION_ABBREVIATIONS)} or a full name like 'Practice 1'")
+                         f"{' '.join(SESSION_ABBREVIATIONS)} or a full name like 'Practice 1'",
+                         parameter="sessions")
     if name == "Sprint Qualifying" and year in (2021, 2022):
         name = "Sprint"    # FastF1's own correction: the 2021-22 sprint race had that name
     return name
@@ -253,7 +252,7 @@ def match_event(events: list[EventRef], selector: str, year: int, schedule=None)
                 return event
         rounds = [e.round_number for e in events if e.round_number > 0]
         span = f"rounds {min(rounds)}-{max(rounds)}" if rounds else "no rounds"
-        raise UsageError(f"{year} has no round {wanted} ({span})")
+        raise UsageError(f"{year} has no round {wanted} ({span})", parameter="events")
     from fastf1.exceptions import FuzzyMatchError
 
     try:
@@ -262,7 +261,7 @@ def match_event(events: list[EventRef], selector: str, year: int, schedule=None)
         found = None
     if found is None:
         raise UsageError(f"No event matching '{selector}' in {year}: use a round number or "
-                         f"an event name such as '{events[-1].name}'")
+                         f"an event name such as '{events[-1].name}'", parameter="events")
     event = next(e for e in events if e.schedule_index == found.name)
     if selector.casefold() not in event.name.casefold():
         log.info("Event '%s' matched %s %s", selector, year, event.name)

@@ -1,25 +1,27 @@
-"""Database writes: replace one session's rows in a table, and the ``sessions`` ledger.
+"""Database writes of fact rows: replace one session's rows in one table.
 
-PostgreSQL gets ``COPY ... FROM STDIN`` with a CSV stream built column-wise in ~2 MiB
-chunks (DESIGN.md section 4: about 40x faster than executemany over pg8000); SQLite gets
-one executemany of ``INSERT ... ON CONFLICT DO NOTHING``. The caller runs everything for
-one session inside one transaction and writes the ledger row last.
+PostgreSQL gets ``COPY ... FROM STDIN`` with a CSV stream built column-wise in
+``CSV_CHUNK_ROWS``-row chunks (about 40x faster than executemany over pg8000, see
+docs/ARCHITECTURE.md, "Writing"); SQLite gets executemany of
+``INSERT ... ON CONFLICT DO NOTHING`` in ``SQLITE_CHUNK_ROWS``-row slices, which bounds
+the Python tuples alive at once. Both write each column by its storage kind (the models'
+``info["kind"]``) through one table, ``WRITERS``. The caller runs everything for one
+session inside one transaction and writes the ledger (ledger.py) last.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-from typing import Iterator
+from dataclasses import dataclass
+from typing import Callable, Iterator, Sequence
 
 import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, Table, delete, func, select
-from sqlalchemy.dialects import postgresql, sqlite
 
-from .models import Session
-from .transform import SessionKey
+from .records import SessionKey
 
 CSV_CHUNK_ROWS = 20_000          # ~1-2 MiB of telemetry-shaped CSV per COPY message
+SQLITE_CHUNK_ROWS = 50_000       # bounds the Python tuples alive at once (~25 MB)
 CSV_NULL = r"\N"                 # so that an empty string stays an empty string
 
 
@@ -27,8 +29,9 @@ def replace_session_rows(connection: Connection, table: Table, key: SessionKey,
                          frame: pd.DataFrame) -> tuple[int, int]:
     """Delete the session's rows in ``table`` then insert ``frame``; returns (deleted, inserted).
 
-    On a first load nothing is deleted; a retry of a partial table or ``--force`` replaces
-    the old rows in the same transaction, so readers never see a half-replaced session.
+    On a first load nothing is deleted; a retry of a partial table or a forced reload
+    replaces the old rows in the same transaction, so readers never see a half-replaced
+    session.
     """
     deleted = connection.execute(delete(table).where(*session_filter(table, key))).rowcount
     if frame.empty:
@@ -50,35 +53,81 @@ def session_filter(table: Table, key: SessionKey) -> tuple:
             table.c.session_type == key.session_type)
 
 
-def csv_chunks(frame: pd.DataFrame, chunk_rows: int = CSV_CHUNK_ROWS) -> Iterator[bytes]:
-    """CSV for COPY, built column by column with numpy; missing values print as ``\\N``.
-
-    Same text as pandas ``to_csv`` gave (ints, float repr, True/False, timestamps with
-    microseconds), about 3x faster; text fields are quoted when they hold a delimiter,
-    a quote, CR or LF, or are a literal ``\\N``.
-    """
-    for start in range(0, len(frame), chunk_rows):
-        part = frame.iloc[start:start + chunk_rows]
-        columns = [_csv_fields(part[name]) for name in part.columns]
-        yield ("\n".join(map(",".join, zip(*columns))) + "\n").encode("utf-8")
+def column_kinds(table: Table, columns: Sequence[str]) -> list[str]:
+    """The storage kind of each named column of ``table`` (models: ``info["kind"]``)."""
+    return [table.c[name].info["kind"] for name in columns]
 
 
-def _csv_fields(series: pd.Series) -> list[str]:
-    dtype = series.dtype
-    if pd.api.types.is_datetime64_any_dtype(dtype):
-        fields = _timestamp_texts(series).tolist()
-    elif isinstance(dtype, (pd.Int64Dtype, pd.BooleanDtype)):
-        fields = list(map(str, series.to_numpy(dtype=dtype.numpy_dtype, na_value=0).tolist()))
-    elif pd.api.types.is_integer_dtype(dtype) or pd.api.types.is_bool_dtype(dtype):
-        fields = list(map(str, series.to_numpy().tolist()))
-    elif pd.api.types.is_float_dtype(dtype):
-        fields = list(map(repr, series.to_numpy().tolist()))
-    else:  # text: few distinct values per column, so quote each distinct value once
-        codes, uniques = pd.factorize(series, use_na_sentinel=True)
-        quoted = [_csv_quote(v if isinstance(v, str) else str(v)) for v in uniques]
-        return np.array(quoted + [CSV_NULL], dtype=object)[codes].tolist()  # -1 -> NULL
-    _put_at_missing(fields, series, CSV_NULL)
-    return fields
+# --- one writer per storage kind --------------------------------------------------------------
+# A transformed frame holds each kind in one dtype (transform.STORED_DTYPES): text as
+# object, integer and duration_ms as Int64 (int64 for keys), real as float64, flag as
+# boolean, timestamp_utc as datetime64[ns]. Each writer turns one such column into a list:
+# ``csv`` into CSV fields (CSV_NULL where missing), ``sqlite`` into sqlite3 parameters
+# (None where missing).
+
+def _integer_csv(series: pd.Series) -> list[str]:
+    fields = list(map(str, series.to_numpy(dtype="int64", na_value=0).tolist()))
+    return _put_at_missing(fields, series, CSV_NULL)
+
+
+def _integer_sqlite(series: pd.Series) -> list:
+    return _put_at_missing(series.to_numpy(dtype="int64", na_value=0).tolist(), series, None)
+
+
+def _real_csv(series: pd.Series) -> list[str]:
+    return _put_at_missing(list(map(repr, series.to_numpy().tolist())), series, CSV_NULL)
+
+
+def _real_sqlite(series: pd.Series) -> list:
+    return _put_at_missing(series.to_numpy().tolist(), series, None)
+
+
+def _flag_csv(series: pd.Series) -> list[str]:
+    fields = list(map(str, series.to_numpy(dtype="bool", na_value=False).tolist()))
+    return _put_at_missing(fields, series, CSV_NULL)
+
+
+def _timestamp_field(series: pd.Series, missing) -> list:
+    """``YYYY-MM-DD HH:MM:SS.ffffff`` text, for COPY and for SQLite alike."""
+    values = series.to_numpy(dtype="datetime64[us]")
+    texts = np.strings.replace(np.datetime_as_string(values, unit="us"), "T", " ", 1)
+    return _put_at_missing(texts.tolist(), series, missing)
+
+
+def _text_csv(series: pd.Series) -> list[str]:
+    # Few distinct values per column: quote each distinct value once.
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    quoted = [_csv_quote(v if isinstance(v, str) else str(v)) for v in uniques]
+    return np.array(quoted + [CSV_NULL], dtype=object)[codes].tolist()  # -1 -> NULL
+
+
+def _text_sqlite(series: pd.Series) -> list:
+    return _put_at_missing(series.tolist(), series, None)
+
+
+@dataclass(frozen=True)
+class KindWriter:
+    csv: Callable[[pd.Series], list[str]]
+    sqlite: Callable[[pd.Series], list]
+
+
+WRITERS = {
+    "text": KindWriter(csv=_text_csv, sqlite=_text_sqlite),
+    "integer": KindWriter(csv=_integer_csv, sqlite=_integer_sqlite),
+    "duration_ms": KindWriter(csv=_integer_csv, sqlite=_integer_sqlite),
+    "real": KindWriter(csv=_real_csv, sqlite=_real_sqlite),
+    "flag": KindWriter(csv=_flag_csv, sqlite=_integer_sqlite),
+    "timestamp_utc": KindWriter(csv=lambda s: _timestamp_field(s, CSV_NULL),
+                                sqlite=lambda s: _timestamp_field(s, None)),
+}
+
+
+def _put_at_missing(values: list, series: pd.Series, filler) -> list:
+    missing = series.isna().to_numpy()
+    if missing.any():
+        for index in np.flatnonzero(missing).tolist():
+            values[index] = filler
+    return values
 
 
 def _csv_quote(text: str) -> str:
@@ -87,17 +136,21 @@ def _csv_quote(text: str) -> str:
     return text
 
 
-def _timestamp_texts(series: pd.Series) -> np.ndarray:
-    """``YYYY-MM-DD HH:MM:SS.ffffff`` for every row (NaT rows: garbage, overwrite them)."""
-    values = series.to_numpy(dtype="datetime64[us]")
-    return np.strings.replace(np.datetime_as_string(values, unit="us"), "T", " ", 1)
+# --- PostgreSQL -------------------------------------------------------------------------------
 
+def csv_chunks(frame: pd.DataFrame, kinds: Sequence[str],
+               chunk_rows: int = CSV_CHUNK_ROWS) -> Iterator[bytes]:
+    """CSV for COPY, built column by column; ``kinds`` gives each column's storage kind.
 
-def _put_at_missing(values: list, series: pd.Series, filler) -> None:
-    missing = series.isna().to_numpy()
-    if missing.any():
-        for index in np.flatnonzero(missing).tolist():
-            values[index] = filler
+    Same text as pandas ``to_csv`` gave (ints, float repr, True/False, timestamps with
+    microseconds), about 3x faster; text fields are quoted when they hold a delimiter,
+    a quote, CR or LF, or are a literal ``\\N`` (which would otherwise read as NULL).
+    """
+    writers = [WRITERS[kind].csv for kind in kinds]
+    for start in range(0, len(frame), chunk_rows):
+        part = frame.iloc[start:start + chunk_rows]
+        columns = [write(part.iloc[:, i]) for i, write in enumerate(writers)]
+        yield ("\n".join(map(",".join, zip(*columns))) + "\n").encode("utf-8")
 
 
 def _copy_postgresql(connection: Connection, table: Table, frame: pd.DataFrame) -> int:
@@ -106,64 +159,32 @@ def _copy_postgresql(connection: Connection, table: Table, frame: pd.DataFrame) 
            f"WITH (FORMAT csv, NULL '{CSV_NULL}')")
     cursor = connection.connection.driver_connection.cursor()
     try:
-        cursor.execute(sql, stream=csv_chunks(frame))
+        cursor.execute(sql, stream=csv_chunks(frame, column_kinds(table, frame.columns)))
         return cursor.rowcount
     finally:
         cursor.close()
 
 
-def sqlite_rows(frame: pd.DataFrame) -> list[tuple]:
+# --- SQLite -----------------------------------------------------------------------------------
+
+def sqlite_rows(frame: pd.DataFrame, kinds: Sequence[str]) -> list[tuple]:
     """Plain Python values for sqlite3: None for missing, ints, floats, str timestamps."""
-    columns = []
-    for name in frame.columns:
-        series = frame[name]
-        dtype = series.dtype
-        if pd.api.types.is_datetime64_any_dtype(dtype):
-            values = _timestamp_texts(series).tolist()
-        elif isinstance(dtype, (pd.Int64Dtype, pd.BooleanDtype)):
-            values = series.to_numpy(dtype="int64", na_value=0).tolist()
-        elif dtype == object:
-            values = series.tolist()
-        else:
-            values = series.to_numpy().tolist()
-        _put_at_missing(values, series, None)
-        columns.append(values)
+    columns = [WRITERS[kind].sqlite(frame.iloc[:, i]) for i, kind in enumerate(kinds)]
     return list(zip(*columns))
-
-
-SQLITE_CHUNK_ROWS = 50_000       # bounds the Python tuples alive at once (~25 MB)
 
 
 def _insert_sqlite(connection: Connection, table: Table, frame: pd.DataFrame) -> int:
     columns = ", ".join(f'"{name}"' for name in frame.columns)
     marks = ", ".join("?" for _ in frame.columns)
     sql = f'INSERT INTO "{table.name}" ({columns}) VALUES ({marks}) ON CONFLICT DO NOTHING'
+    kinds = column_kinds(table, frame.columns)
     raw = connection.connection.driver_connection
     cursor = raw.cursor()
     try:
         before = raw.total_changes
         for start in range(0, len(frame), SQLITE_CHUNK_ROWS):
-            cursor.executemany(sql, sqlite_rows(frame.iloc[start:start + SQLITE_CHUNK_ROWS]))
+            cursor.executemany(sql, sqlite_rows(frame.iloc[start:start + SQLITE_CHUNK_ROWS],
+                                                kinds))
         return raw.total_changes - before
     finally:
         cursor.close()
-
-
-def read_ledger(connection: Connection, year: int) -> dict[tuple[int, str], dict]:
-    """Stored sessions of ``year`` keyed by (round_number, session_type)."""
-    rows = connection.execute(select(Session.__table__).where(Session.year == year)).mappings()
-    return {(row["round_number"], row["session_type"]): dict(row) for row in rows}
-
-
-def write_ledger(connection: Connection, values: dict) -> None:
-    """Insert or update the session's ``sessions`` row (last statement of the transaction)."""
-    table = Session.__table__
-    insert = (postgresql.insert(table) if connection.dialect.name == "postgresql"
-              else sqlite.insert(table))
-    now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
-    statement = insert.values(**values, loaded_at_utc=now, updated_at_utc=now)
-    updates = {name: statement.excluded[name] for name in values
-               if name not in ("year", "round_number", "session_type")}
-    updates["updated_at_utc"] = now
-    connection.execute(statement.on_conflict_do_update(
-        index_elements=["year", "round_number", "session_type"], set_=updates))

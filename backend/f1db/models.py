@@ -1,25 +1,37 @@
-"""SQLAlchemy models: the tables of the data contract (see DESIGN.md section 2).
+"""SQLAlchemy models: the tables of the data contract (docs/ARCHITECTURE.md, "Data contract").
 
-Each fact column declares the FastF1 column it comes from and how its values are stored
-(``info={"source": ..., "kind": ...}``), so the transform and the loaders read one
-declaration instead of keeping their own column lists. Every fact table's primary key
-is its unique constraint: session metadata (year, round_number, session_type) then the
-table's natural key. Live timing repeats timestamps, so event-like tables use the row's
-position in FastF1's DataFrame (``sequence``) and telemetry uses a per-driver
-``sample_index``; neither can merge two real rows.
+Every table is declared here once, and the other stages read these declarations instead of
+keeping lists of their own:
+
+* ``__source__`` on each fact model says which FastF1 ``Session`` attribute fills it, which
+  ``Session.load`` option it needs and whether FastF1 may legitimately give no rows;
+  fetch reads it (``fact_sources``).
+* each column's ``info`` says which FastF1 column it comes from (``source``) and its
+  storage kind (``kind``); the transform converts by it and both loaders write by it.
+
+Every fact table's primary key is its unique constraint: the session key (year,
+round_number, session_type) then the table's natural key. Live timing repeats timestamps,
+so event-like tables use the row's position in FastF1's DataFrame (``sequence``) and
+telemetry uses a per-driver ``sample_index``; neither can merge two real rows.
+
+The ledger is ``sessions`` (one row per stored session, written in the same transaction as
+its rows) and ``session_parts`` (one row per table ever asked for: loaded, partial or
+missing). Adding a fact table = a model here plus an Alembic revision.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
-from sqlalchemy import (BigInteger, Boolean, DateTime, Float, Integer, MetaData, SmallInteger,
-                        String, Text, UniqueConstraint)
+from sqlalchemy import (BigInteger, Boolean, DateTime, Float, ForeignKeyConstraint, Integer,
+                        MetaData, SmallInteger, String, Text, UniqueConstraint)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "fk": "fk_%(table_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
 
@@ -34,6 +46,23 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
+@dataclass(frozen=True)
+class FastF1Part:
+    """Where a fact table comes from in FastF1.
+
+    ``attribute``: the loaded ``fastf1.core.Session`` attribute; ``load_option``: the
+    ``Session.load`` keyword that must be true for it (None: FastF1 always loads it with the
+    laps); ``per_driver``: the attribute is a dict of per-driver frames (``car_data``,
+    ``pos_data``); ``may_be_empty``: an empty frame is a real answer (no message, no status
+    change), not a missing part.
+    """
+
+    attribute: str
+    load_option: str | None = None
+    per_driver: bool = False
+    may_be_empty: bool = False
+
+
 def fastf1_column(source: str, kind: str, *, key: bool = False):
     """A column filled from FastF1's column ``source``; ``key`` marks the natural key."""
     assert kind in KINDS, kind
@@ -42,20 +71,24 @@ def fastf1_column(source: str, kind: str, *, key: bool = False):
 
 
 def derived_key(kind: str = "integer"):
-    """A natural-key column the loader computes (sample_index, sequence)."""
-    return mapped_column(_SQL_TYPES[kind](), primary_key=True, info={"derived": True})
+    """A natural-key column the transform computes (driver_number, sample_index, sequence)."""
+    return mapped_column(_SQL_TYPES[kind](), primary_key=True,
+                         info={"derived": True, "kind": kind})
 
 
 class SessionKeyMixin:
     """Session metadata on every fact row; the first three columns of each primary key."""
 
-    year: Mapped[int] = mapped_column(SmallInteger, primary_key=True, sort_order=-3)
-    round_number: Mapped[int] = mapped_column(SmallInteger, primary_key=True, sort_order=-2)
-    session_type: Mapped[str] = mapped_column(String(40), primary_key=True, sort_order=-1)
+    year: Mapped[int] = mapped_column(SmallInteger, primary_key=True, sort_order=-3,
+                                      info={"session_key": True, "kind": "integer"})
+    round_number: Mapped[int] = mapped_column(SmallInteger, primary_key=True, sort_order=-2,
+                                              info={"session_key": True, "kind": "integer"})
+    session_type: Mapped[str] = mapped_column(String(40), primary_key=True, sort_order=-1,
+                                              info={"session_key": True, "kind": "text"})
 
 
-class Session(Base):
-    """One row per stored session; written last in the session's transaction (the ledger)."""
+class StoredSession(Base):
+    """The ledger: one row per stored session, written in the transaction of its rows."""
 
     __tablename__ = "sessions"
     __table_args__ = (UniqueConstraint("year", "round_number", "session_type"),)
@@ -70,17 +103,28 @@ class Session(Base):
     event_format: Mapped[str | None] = mapped_column(Text)
     session_start_utc: Mapped[dt.datetime | None] = mapped_column(DateTime)
     fastf1_version: Mapped[str] = mapped_column(String(20))
-    # Per fact table: 'loaded', 'partial' (stored, retried next run), 'missing'
-    # (FastF1 had nothing, retried next run) or NULL (never asked for).
-    results_status: Mapped[str | None] = mapped_column(String(10))
-    laps_status: Mapped[str | None] = mapped_column(String(10))
-    weather_status: Mapped[str | None] = mapped_column(String(10))
-    telemetry_status: Mapped[str | None] = mapped_column(String(10))
-    positions_status: Mapped[str | None] = mapped_column(String(10))
-    session_status_status: Mapped[str | None] = mapped_column(String(10))
-    track_status_status: Mapped[str | None] = mapped_column(String(10))
-    race_control_messages_status: Mapped[str | None] = mapped_column(String(10))
     loaded_at_utc: Mapped[dt.datetime] = mapped_column(DateTime)
+    updated_at_utc: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class SessionPart(Base):
+    """The ledger's status of one table of one stored session (records.PartStatus).
+
+    A table never asked for has no row. ``reason`` says why a part is partial or missing.
+    """
+
+    __tablename__ = "session_parts"
+    __table_args__ = (ForeignKeyConstraint(
+        ["year", "round_number", "session_type"],
+        ["sessions.year", "sessions.round_number", "sessions.session_type"],
+        ondelete="CASCADE"),)
+
+    year: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    round_number: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    session_type: Mapped[str] = mapped_column(String(40), primary_key=True)
+    table_name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    status: Mapped[str] = mapped_column(String(10))
+    reason: Mapped[str | None] = mapped_column(Text)
     updated_at_utc: Mapped[dt.datetime] = mapped_column(DateTime)
 
 
@@ -88,7 +132,7 @@ class Result(SessionKeyMixin, Base):
     """``Session.results``: one row per driver."""
 
     __tablename__ = "results"
-    __fastf1__ = "results"
+    __source__ = FastF1Part("results")
 
     driver_number: Mapped[str] = fastf1_column("DriverNumber", "text", key=True)
     broadcast_name: Mapped[str | None] = fastf1_column("BroadcastName", "text")
@@ -118,7 +162,7 @@ class Lap(SessionKeyMixin, Base):
     """``Session.laps``: one row per driver and lap."""
 
     __tablename__ = "laps"
-    __fastf1__ = "laps"
+    __source__ = FastF1Part("laps")
 
     driver_number: Mapped[str] = fastf1_column("DriverNumber", "text", key=True)
     lap_number: Mapped[int] = fastf1_column("LapNumber", "integer", key=True)
@@ -157,7 +201,7 @@ class Weather(SessionKeyMixin, Base):
     """``Session.weather_data``: about one sample a minute."""
 
     __tablename__ = "weather"
-    __fastf1__ = "weather_data"
+    __source__ = FastF1Part("weather_data", load_option="weather")
 
     sequence: Mapped[int] = derived_key()
     time_ms: Mapped[int | None] = fastf1_column("Time", "duration_ms")
@@ -174,9 +218,9 @@ class Telemetry(SessionKeyMixin, Base):
     """``Session.car_data[driver]`` for every driver: about 4 samples a second."""
 
     __tablename__ = "telemetry"
-    __fastf1__ = "car_data"
+    __source__ = FastF1Part("car_data", load_option="telemetry", per_driver=True)
 
-    driver_number: Mapped[str] = mapped_column(Text, primary_key=True, info={"derived": True})
+    driver_number: Mapped[str] = derived_key("text")
     sample_index: Mapped[int] = derived_key()
     date_utc: Mapped[dt.datetime | None] = fastf1_column("Date", "timestamp_utc")
     session_time_ms: Mapped[int | None] = fastf1_column("SessionTime", "duration_ms")
@@ -194,9 +238,9 @@ class Position(SessionKeyMixin, Base):
     """``Session.pos_data[driver]`` for every driver: about 4 samples a second."""
 
     __tablename__ = "positions"
-    __fastf1__ = "pos_data"
+    __source__ = FastF1Part("pos_data", load_option="telemetry", per_driver=True)
 
-    driver_number: Mapped[str] = mapped_column(Text, primary_key=True, info={"derived": True})
+    driver_number: Mapped[str] = derived_key("text")
     sample_index: Mapped[int] = derived_key()
     date_utc: Mapped[dt.datetime | None] = fastf1_column("Date", "timestamp_utc")
     session_time_ms: Mapped[int | None] = fastf1_column("SessionTime", "duration_ms")
@@ -212,7 +256,7 @@ class SessionStatus(SessionKeyMixin, Base):
     """``Session.session_status``: Started, Aborted, Finished, ..."""
 
     __tablename__ = "session_status"
-    __fastf1__ = "session_status"
+    __source__ = FastF1Part("session_status", may_be_empty=True)
 
     sequence: Mapped[int] = derived_key()
     time_ms: Mapped[int | None] = fastf1_column("Time", "duration_ms")
@@ -223,7 +267,7 @@ class TrackStatus(SessionKeyMixin, Base):
     """``Session.track_status``: flags, safety car, red flag periods."""
 
     __tablename__ = "track_status"
-    __fastf1__ = "track_status"
+    __source__ = FastF1Part("track_status", may_be_empty=True)
 
     sequence: Mapped[int] = derived_key()
     time_ms: Mapped[int | None] = fastf1_column("Time", "duration_ms")
@@ -235,7 +279,7 @@ class RaceControlMessage(SessionKeyMixin, Base):
     """``Session.race_control_messages``: flags, penalties, deleted laps."""
 
     __tablename__ = "race_control_messages"
-    __fastf1__ = "race_control_messages"
+    __source__ = FastF1Part("race_control_messages", may_be_empty=True)
 
     sequence: Mapped[int] = derived_key()
     time_utc: Mapped[dt.datetime | None] = fastf1_column("Time", "timestamp_utc")
@@ -252,4 +296,11 @@ class RaceControlMessage(SessionKeyMixin, Base):
 FACT_MODELS = (Result, Lap, Weather, Telemetry, Position, SessionStatus, TrackStatus,
                RaceControlMessage)
 TABLE_NAMES = tuple(model.__tablename__ for model in FACT_MODELS)
-TELEMETRY_TABLES = ("telemetry", "positions")
+TELEMETRY_TABLES = tuple(model.__tablename__ for model in FACT_MODELS
+                         if model.__source__.load_option == "telemetry")
+LEDGER_MODELS = (StoredSession, SessionPart)
+
+
+def fact_sources() -> dict[str, FastF1Part]:
+    """Fact table name -> where FastF1 has it, in table order."""
+    return {model.__tablename__: model.__source__ for model in FACT_MODELS}

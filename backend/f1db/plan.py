@@ -1,8 +1,8 @@
-"""What a run must do for each selected session, decided from the ``sessions`` ledger alone.
+"""What a run must do for each selected session, decided from the ledger alone.
 
-Pure: no FastF1, no database. A session whose requested tables are all ``loaded`` is
-skipped before FastF1 is called; ``missing`` and ``partial`` tables are retried; tables
-never asked for (``--tables``, ``--no-telemetry``) stay as they are.
+Pure: no FastF1, no database. A session whose requested tables are all loaded is
+skipped before FastF1 is called; missing and partial tables are retried; tables never
+asked for stay as they are, and are loaded when a later run asks for them.
 """
 
 from __future__ import annotations
@@ -10,9 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from .fetch import SessionRef
-
-LOADED, PARTIAL, MISSING = "loaded", "partial", "missing"
+from .records import FetchedSession, LedgerEntry, PartStatus, SessionRef
 
 
 @dataclass(frozen=True)
@@ -26,10 +24,10 @@ class SessionPlan:
         return self.skip_reason is not None
 
 
-def plan_session(ref: SessionRef, requested: tuple[str, ...], ledger_row: dict | None, *,
+def plan_session(ref: SessionRef, requested: tuple[str, ...], stored: LedgerEntry | None, *,
                  force: bool = False, now: dt.datetime | None = None,
                  offline_cache_changed_utc: dt.datetime | None = None) -> SessionPlan:
-    """Decide what to load for one session.
+    """Decide what to load for one session, given what the ledger has of it (``stored``).
 
     ``offline_cache_changed_utc`` (offline runs only): when FastF1's cache last changed.
     Offline, FastF1 can only give what its cache holds, so retrying parts that were
@@ -39,20 +37,32 @@ def plan_session(ref: SessionRef, requested: tuple[str, ...], ledger_row: dict |
     now = now or dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
     if ref.start_utc is not None and ref.start_utc > now:
         return SessionPlan(ref, (), skip_reason="not held yet")
-    if force or ledger_row is None:
+    if force or stored is None:
         return SessionPlan(ref, requested)
-    todo = tuple(t for t in requested if ledger_row.get(f"{t}_status") != LOADED)
+    todo = tuple(t for t in requested if stored.status(t) != PartStatus.LOADED)
     if not todo:
         return SessionPlan(ref, (), skip_reason="already stored")
-    retried_only = all(ledger_row.get(f"{t}_status") in (MISSING, PARTIAL) for t in todo)
-    attempted = ledger_row.get("updated_at_utc")
-    if (retried_only and offline_cache_changed_utc is not None and attempted is not None
-            and attempted >= offline_cache_changed_utc):
+    retried_only = all(stored.status(t) in (PartStatus.MISSING, PartStatus.PARTIAL)
+                       for t in todo)
+    if (retried_only and offline_cache_changed_utc is not None
+            and stored.updated_at_utc >= offline_cache_changed_utc):
         return SessionPlan(ref, (), skip_reason=f"stored; {', '.join(todo)} not in the "
                                                 f"offline FastF1 cache")
     return SessionPlan(ref, todo)
 
 
-def table_statuses(tables: tuple[str, ...], *, missing: dict, partial: dict) -> dict[str, str]:
-    """Ledger status per (re)loaded table."""
-    return {t: MISSING if t in missing else PARTIAL if t in partial else LOADED for t in tables}
+def parts_to_record(plan: SessionPlan, fetched: FetchedSession, stored: LedgerEntry | None
+                    ) -> dict[str, tuple[PartStatus, str | None]]:
+    """The ledger's new (status, reason) for each planned table after this load.
+
+    A table FastF1 could not give this time but that is stored already keeps its rows
+    and its status (a forced reload never trades stored data for nothing): it is left
+    out, and neither its rows nor its ledger row are touched.
+    """
+    parts = {}
+    for table, status in fetched.statuses(plan.tables).items():
+        kept = stored.status(table) if stored else None
+        if status == PartStatus.MISSING and kept in (PartStatus.LOADED, PartStatus.PARTIAL):
+            continue
+        parts[table] = (status, fetched.gap_reason(table))
+    return parts

@@ -16,7 +16,8 @@ from .db import Database
 from .errors import SchemaError
 from .models import Base
 
-MIGRATIONS_DIR = Path(__file__).resolve().parents[1] / "migrations"
+BACKEND_DIR = Path(__file__).resolve().parents[1]
+ALEMBIC_INI = BACKEND_DIR / "alembic.ini"       # also what the `alembic` command reads
 
 
 @dataclass(frozen=True)
@@ -35,8 +36,7 @@ class SchemaState:
 
 
 def alembic_config(database: Database | None = None) -> Config:
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config = Config(str(ALEMBIC_INI))
     if database is not None:
         config.attributes["database"] = database
     return config

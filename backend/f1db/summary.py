@@ -1,12 +1,53 @@
-"""The run summary: counted while the run goes, printed as a short table, written as JSON."""
+"""The run summary: one typed outcome per planned session, printed as a short table and
+written as JSON (``--summary-json``; the shape is documented in README).
+
+The populator reports each session once, through ``record_skipped``, ``record_loaded``
+or ``record_failed``; every count is derived from those outcomes, so no counter can
+drift from the list of sessions. Each record also logs the session's one line.
+"""
 
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Literal, Mapping
 
 from .models import TABLE_NAMES
+from .records import PartStatus, SessionRef
+
+log = logging.getLogger("f1db")
+
+Outcome = Literal["loaded", "skipped", "failed"]
+
+
+@dataclass(frozen=True)
+class SessionOutcome:
+    """What the run did with one planned session."""
+
+    session: str                        # "2021 Italian Grand Prix Practice 2"
+    year: int
+    round_number: int
+    session_type: str
+    outcome: Outcome
+    reason: str | None = None           # why it was skipped or failed
+    rows_inserted: dict[str, int] | None = None      # loaded: rows per table written
+    rows_replaced: dict[str, int] | None = None      # loaded: stored rows replaced
+
+    def to_json(self) -> dict:
+        return {name: value for name, value in asdict(self).items()
+                if value is not None and name != "rows_replaced"}
+
+
+@dataclass(frozen=True)
+class MissingPart:
+    """A table stored as partial or missing: retried on the next run."""
+
+    session: str
+    table: str
+    status: str
+    reason: str
 
 
 @dataclass
@@ -14,27 +55,101 @@ class RunSummary:
     year: int
     database: str
     sessions_planned: int = 0
-    sessions_loaded: int = 0
-    sessions_skipped: int = 0
-    sessions_failed: int = 0
     fastf1_loads: int = 0
-    rows_inserted: dict[str, int] = field(default_factory=lambda: dict.fromkeys(TABLE_NAMES, 0))
-    rows_replaced: dict[str, int] = field(default_factory=lambda: dict.fromkeys(TABLE_NAMES, 0))
-    sessions: list[dict] = field(default_factory=list)   # one entry per planned session
-    missing: list[dict] = field(default_factory=list)    # {session, table, status, reason}
-    failures: list[dict] = field(default_factory=list)   # {session, reason}
+    sessions: list[SessionOutcome] = field(default_factory=list)
+    missing: list[MissingPart] = field(default_factory=list)
     aborted: str | None = None
     duration_seconds: float = 0.0
+
+    # -- recording ---------------------------------------------------------------------------
+
+    def record_skipped(self, ref: SessionRef, reason: str) -> None:
+        self._add(ref, "skipped", reason=reason)
+        log.info("Skipped %s: %s", ref.label, reason)
+
+    def record_loaded(self, ref: SessionRef, counts: Mapping[str, tuple[int, int]],
+                      parts: Mapping[str, tuple[PartStatus, str | None]]) -> None:
+        """``counts``: table -> (rows deleted, rows inserted); ``parts``: the ledger's new
+        (status, reason) per table (plan.parts_to_record)."""
+        self._add(ref, "loaded", rows_inserted={t: n for t, (_, n) in counts.items()},
+                  rows_replaced={t: n for t, (n, _) in counts.items()})
+        gaps = []
+        for table, (status, reason) in parts.items():
+            if status != PartStatus.LOADED:
+                self.missing.append(MissingPart(ref.label, table, str(status), reason or ""))
+                gaps.append(table)
+        stored = ", ".join(f"{t} {n:,}" for t, (_, n) in counts.items())
+        log.info("Loaded %s: %s%s", ref.label, stored or "no rows",
+                 f" (missing or partial: {', '.join(sorted(gaps))})" if gaps else "")
+
+    def record_failed(self, ref: SessionRef, reason: str) -> None:
+        self._add(ref, "failed", reason=reason)
+        log.error("Failed %s: %s", ref.label, reason)
+
+    def _add(self, ref: SessionRef, outcome: Outcome, **details) -> None:
+        self.sessions.append(SessionOutcome(
+            session=ref.label, year=ref.key.year, round_number=ref.key.round_number,
+            session_type=ref.key.session_type, outcome=outcome, **details))
+
+    # -- derived figures ---------------------------------------------------------------------
+
+    def _count(self, outcome: Outcome) -> int:
+        return sum(1 for entry in self.sessions if entry.outcome == outcome)
+
+    @property
+    def sessions_loaded(self) -> int:
+        return self._count("loaded")
+
+    @property
+    def sessions_skipped(self) -> int:
+        return self._count("skipped")
+
+    @property
+    def sessions_failed(self) -> int:
+        return self._count("failed")
+
+    @property
+    def failures(self) -> list[SessionOutcome]:
+        return [entry for entry in self.sessions if entry.outcome == "failed"]
+
+    def _rows(self, attribute: str) -> dict[str, int]:
+        totals = dict.fromkeys(TABLE_NAMES, 0)
+        for entry in self.sessions:
+            for table, rows in (getattr(entry, attribute) or {}).items():
+                totals[table] += rows
+        return totals
+
+    @property
+    def rows_inserted(self) -> dict[str, int]:
+        return self._rows("rows_inserted")
+
+    @property
+    def rows_replaced(self) -> dict[str, int]:
+        return self._rows("rows_replaced")
 
     @property
     def exit_code(self) -> int:
         return 1 if self.sessions_failed or self.aborted else 0
 
+    # -- output ------------------------------------------------------------------------------
+
     def to_json(self) -> dict:
-        data = asdict(self)
-        data["duration_seconds"] = round(self.duration_seconds, 3)
-        data["exit_code"] = self.exit_code
-        return data
+        return {
+            "year": self.year, "database": self.database,
+            "sessions_planned": self.sessions_planned,
+            "sessions_loaded": self.sessions_loaded,
+            "sessions_skipped": self.sessions_skipped,
+            "sessions_failed": self.sessions_failed,
+            "fastf1_loads": self.fastf1_loads,
+            "rows_inserted": self.rows_inserted, "rows_replaced": self.rows_replaced,
+            "sessions": [entry.to_json() for entry in self.sessions],
+            "missing": [asdict(item) for item in self.missing],
+            "failures": [{"session": entry.session, "reason": entry.reason}
+                         for entry in self.failures],
+            "aborted": self.aborted,
+            "duration_seconds": round(self.duration_seconds, 3),
+            "exit_code": self.exit_code,
+        }
 
     def write_json(self, path: Path) -> None:
         path.write_text(json.dumps(self.to_json(), indent=2) + "\n")
@@ -54,11 +169,11 @@ class RunSummary:
             lines.append("  rows inserted: none")
         gaps: dict[tuple[str, str], list[str]] = {}
         for item in self.missing:
-            gaps.setdefault((item["session"], item["status"]), []).append(item["table"])
+            gaps.setdefault((item.session, item.status), []).append(item.table)
         for (session, status), tables in gaps.items():
             lines.append(f"  {status}: {session}: {', '.join(tables)} (retried on the next run)")
-        for item in self.failures:
-            lines.append(f"  FAILED: {item['session']}: {item['reason']}")
+        for entry in self.failures:
+            lines.append(f"  FAILED: {entry.session}: {entry.reason}")
         if self.aborted:
             lines.append(f"  STOPPED: {self.aborted}")
         return "\n".join(lines)

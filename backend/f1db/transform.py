@@ -2,36 +2,39 @@
 
 No I/O here, so every rule of the data contract is unit-testable on small frames:
 snake_case columns, durations as integer milliseconds, absolute times as naive UTC,
-NaN/NaT/None as missing values (NULL in the database), never 0 or a sentinel.
+NaN/NaT/None as missing values (NULL in the database), never 0 or a sentinel. What to
+convert is read from the models (each column's ``info``), never listed here.
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from sqlalchemy import Table
 
-from .errors import F1DBError
+from .errors import TransformError
+from .models import Base, fact_sources
+from .records import FetchedSession, SessionKey
 
 _ONE_MS = np.timedelta64(1, "ms")
 
 
-class TransformError(F1DBError):
-    """A FastF1 value that cannot be stored as its column's kind (names column and value)."""
+def session_frames(fetched: FetchedSession, tables: tuple[str, ...],
+                   key: SessionKey) -> dict[str, pd.DataFrame]:
+    """Every fetched frame of ``tables`` as its table's frame, in ``tables`` order.
 
-
-@dataclass(frozen=True)
-class SessionKey:
-    """The session metadata every fact row carries (FastF1's ``Session.name`` as type)."""
-
-    year: int
-    round_number: int
-    session_type: str
-
-    def __str__(self) -> str:
-        return f"{self.year} round {self.round_number} {self.session_type}"
+    Per-driver sources (``car_data``, ``pos_data``) are stacked first.
+    """
+    sources = fact_sources()
+    frames = {}
+    for table in tables:
+        if table not in fetched.frames:
+            continue
+        source = fetched.frames[table]
+        if sources[table].per_driver:
+            source = combine_driver_frames(source)
+        frames[table] = table_frame(Base.metadata.tables[table], source, key)
+    return frames
 
 
 def combine_driver_frames(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
@@ -64,7 +67,7 @@ def table_frame(table: Table, source: pd.DataFrame, key: SessionKey) -> pd.DataF
     out = {}
     for column in table.columns:
         name = column.name
-        if name in ("year", "round_number", "session_type"):
+        if column.info.get("session_key"):
             value = getattr(key, name)
             out[name] = np.full(rows, value, dtype=object if isinstance(value, str) else np.int64)
         elif column.info.get("derived"):
@@ -80,29 +83,19 @@ def table_frame(table: Table, source: pd.DataFrame, key: SessionKey) -> pd.DataF
 
 def convert(series: pd.Series, kind: str, *, column: str = "?") -> pd.Series:
     """Convert one FastF1 column to the storage ``kind`` (see models.KINDS)."""
-    series = series.reset_index(drop=True)
-    if kind == "text":
-        return _to_text(series)
-    if kind == "integer":
-        return _to_integer(series, column)
-    if kind == "real":
-        return _to_numeric(series, column).astype("float64")
-    if kind == "flag":
-        return _to_flag(series, column)
-    if kind == "duration_ms":
-        return _to_milliseconds(series, column)
-    if kind == "timestamp_utc":
-        return _to_naive_utc(series, column)
-    raise ValueError(f"unknown column kind {kind!r}")
+    try:
+        converter = _CONVERTERS[kind]
+    except KeyError:
+        raise ValueError(f"unknown column kind {kind!r}") from None
+    return converter(series.reset_index(drop=True), column)
 
 
 def missing_column(kind: str, rows: int) -> pd.Series:
-    dtype = {"text": object, "integer": "Int64", "real": "float64", "flag": "boolean",
-             "duration_ms": "Int64", "timestamp_utc": "datetime64[ns]"}[kind]
-    return pd.Series([None] * rows, dtype=dtype)
+    """An all-missing column of ``kind``: what a column FastF1 did not give becomes."""
+    return pd.Series([None] * rows, dtype=STORED_DTYPES[kind])
 
 
-def _to_text(series: pd.Series) -> pd.Series:
+def _to_text(series: pd.Series, column: str) -> pd.Series:
     values = series.astype(object)
     present = values.notna()
     # Strings stay as they are ('' included); other scalars (e.g. numbers) become text.
@@ -154,3 +147,15 @@ def _to_naive_utc(series: pd.Series, column: str) -> pd.Series:
         stamps = stamps.dt.tz_convert("UTC").dt.tz_localize(None)
     # Both databases keep microseconds; round once here so they agree.
     return stamps.dt.round("us").astype("datetime64[ns]")
+
+
+def _to_real(series: pd.Series, column: str) -> pd.Series:
+    return _to_numeric(series, column).astype("float64")
+
+
+# Storage kind -> the pandas dtype a transformed column has, and the function making it.
+# The loaders (load.py) write each kind from exactly these dtypes.
+STORED_DTYPES = {"text": object, "integer": "Int64", "real": "float64", "flag": "boolean",
+                 "duration_ms": "Int64", "timestamp_utc": "datetime64[ns]"}
+_CONVERTERS = {"text": _to_text, "integer": _to_integer, "real": _to_real, "flag": _to_flag,
+               "duration_ms": _to_milliseconds, "timestamp_utc": _to_naive_utc}

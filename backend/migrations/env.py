@@ -1,29 +1,65 @@
-"""Alembic environment: runs on the connection of the Database object f1db passes in."""
+"""Alembic environment for the F1 database.
+
+Run three ways, all with the same revisions:
+* by f1db.schema (migrate_db.py, populate_db.py on an empty database), which hands over
+  its open ``Database`` in ``config.attributes["database"]``;
+* by f1db.schema.upgrade_sql (``migrate_db.py --sql``), offline, printing DDL;
+* by the ``alembic`` command from backend/ with alembic.ini (writing a new revision), which
+  connects the way the scripts do: DATABASE_URL, Cloud SQL variables, .env.
+"""
+
+import sys
+from pathlib import Path
 
 from alembic import context
 
-from f1db.models import Base
+BACKEND_DIR = Path(__file__).resolve().parents[1]
+if str(BACKEND_DIR) not in sys.path:       # `import f1db` whoever runs this file
+    sys.path.insert(0, str(BACKEND_DIR))
+
+from f1db.models import Base  # noqa: E402
 
 config = context.config
 target_metadata = Base.metadata
 
 
 def run_offline() -> None:
-    context.configure(url=config.attributes["offline_url"], target_metadata=target_metadata,
-                      literal_binds=True, dialect_opts={"paramstyle": "named"},
-                      output_buffer=config.attributes["sql_output"])
+    url = config.attributes.get("offline_url")
+    if url is None:                         # `alembic upgrade head --sql`
+        from f1db.config import resolve_database
+
+        url = f"{resolve_database().dialect}://"
+    context.configure(url=url, target_metadata=target_metadata, literal_binds=True,
+                      dialect_opts={"paramstyle": "named"},
+                      output_buffer=config.attributes.get("sql_output"))
     with context.begin_transaction():
         context.run_migrations()
 
 
+def _database():
+    """The Database f1db handed over, or one opened from the project's settings."""
+    if "database" in config.attributes:
+        return config.attributes["database"], False
+    from f1db.cli import load_env_files
+    from f1db.config import resolve_database
+    from f1db.db import open_database
+
+    load_env_files()
+    return open_database(resolve_database()), True
+
+
 def run_online() -> None:
-    database = config.attributes["database"]
-    with database.engine.connect() as connection:
-        context.configure(connection=connection, target_metadata=target_metadata,
-                          render_as_batch=connection.dialect.name == "sqlite")
-        with context.begin_transaction():
-            context.run_migrations()
-        connection.commit()
+    database, opened_here = _database()
+    try:
+        with database.engine.connect() as connection:
+            context.configure(connection=connection, target_metadata=target_metadata,
+                              render_as_batch=connection.dialect.name == "sqlite")
+            with context.begin_transaction():
+                context.run_migrations()
+            connection.commit()
+    finally:
+        if opened_here:
+            database.close()
 
 
 if context.is_offline_mode():

@@ -12,7 +12,7 @@ from sqlalchemy import create_engine, func, select
 
 from f1db.config import normalise_url, resolve_database
 from f1db.db import open_database
-from f1db.models import Session
+from f1db.models import StoredSession
 from f1db.populator import DatabasePopulator
 
 
@@ -76,5 +76,5 @@ def test_a_season_loads_through_the_connector(cloud_sql, recorded_cache):
     assert all(connector.closed for connector in FakeConnector.instances)
     engine = create_engine(normalise_url(cloud_sql))
     with engine.connect() as connection:
-        assert connection.execute(select(func.count()).select_from(Session)).scalar_one() == 1
+        assert connection.execute(select(func.count()).select_from(StoredSession)).scalar_one() == 1
     engine.dispose()

@@ -8,10 +8,12 @@ from sqlalchemy import select
 
 from f1db.config import resolve_database
 from f1db.db import open_database
-from f1db.load import (count_session_rows, read_ledger, replace_session_rows, write_ledger)
+from f1db.ledger import read_ledger, write_ledger
+from f1db.load import count_session_rows, replace_session_rows
 from f1db.models import Base
+from f1db.records import PartStatus, SessionKey, SessionRef
 from f1db.schema import require_current_schema
-from f1db.transform import SessionKey, table_frame
+from f1db.transform import table_frame
 
 KEY = SessionKey(2021, 14, "Practice 2")
 OTHER = SessionKey(2021, 14, "Qualifying")
@@ -96,21 +98,24 @@ def test_many_rows_cross_csv_chunks(database):
                                     frame)[1] == rows
 
 
-def test_ledger_upsert_keeps_one_row_per_session(database):
-    values = {"year": 2021, "round_number": 14, "session_type": "Practice 2",
-              "event_name": "Italian Grand Prix", "country": "Italy", "location": "Monza",
-              "event_format": "sprint", "session_start_utc": dt.datetime(2021, 9, 11, 14),
-              "fastf1_version": "3.9.0", "results_status": "missing"}
+def test_ledger_upsert_keeps_one_row_per_session_and_part(database):
+    ref = SessionRef(key=KEY, event_name="Italian Grand Prix", country="Italy",
+                     location="Monza", event_format="sprint",
+                     start_utc=dt.datetime(2021, 9, 11, 14))
     with database.engine.begin() as connection:
-        write_ledger(connection, values)
+        write_ledger(connection, ref, "3.9.0", {
+            "results": (PartStatus.MISSING, "FastF1 could not load it"),
+            "laps": (PartStatus.LOADED, None)})
     with database.engine.begin() as connection:
-        write_ledger(connection, {**values, "results_status": "loaded"})
+        write_ledger(connection, ref, "3.9.1", {"results": (PartStatus.LOADED, None)})
     with database.engine.connect() as connection:
         ledger = read_ledger(connection, 2021)
-    assert list(ledger) == [(14, "Practice 2")]
-    row = ledger[(14, "Practice 2")]
-    assert row["results_status"] == "loaded"
-    assert row["updated_at_utc"] >= row["loaded_at_utc"]
+        parts = connection.execute(select(Base.metadata.tables["session_parts"])).all()
+    assert list(ledger) == [KEY] and len(parts) == 2
+    entry = ledger[KEY]
+    assert entry.statuses == {"results": PartStatus.LOADED, "laps": PartStatus.LOADED}
+    assert entry.fastf1_version == "3.9.1"
+    assert entry.updated_at_utc >= entry.loaded_at_utc
 
 
 AWKWARD = ["a\rb", "\\N", "", None, 'q"x', "x,y", "line\nbreak"]
@@ -146,9 +151,21 @@ def test_awkward_text_and_microseconds_round_trip(database, monkeypatch):
 
 
 def test_csv_chunks_split_only_between_rows():
-    from f1db.load import csv_chunks
+    from f1db.load import column_kinds, csv_chunks
 
     frame = awkward_frame()
-    whole = b"".join(csv_chunks(frame, chunk_rows=len(frame)))
-    assert b"".join(csv_chunks(frame, chunk_rows=2)) == whole
+    kinds = column_kinds(Base.metadata.tables["race_control_messages"], frame.columns)
+    whole = b"".join(csv_chunks(frame, kinds, chunk_rows=len(frame)))
+    assert b"".join(csv_chunks(frame, kinds, chunk_rows=2)) == whole
     assert whole.count(b'"a\rb"') == 1 and whole.count(b'"\\N"') == 1
+
+
+def test_every_column_of_every_fact_table_has_a_writer():
+    """The loaders write by storage kind: a column without a known kind could not be written."""
+    from f1db.load import WRITERS
+    from f1db.models import FACT_MODELS, KINDS
+
+    assert set(WRITERS) == set(KINDS)
+    for model in FACT_MODELS:
+        for column in model.__table__.columns:
+            assert column.info.get("kind") in WRITERS, (model.__tablename__, column.name)

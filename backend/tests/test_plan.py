@@ -2,9 +2,8 @@
 
 import datetime as dt
 
-from f1db.fetch import SessionRef
-from f1db.plan import plan_session, table_statuses
-from f1db.transform import SessionKey
+from f1db.plan import SessionPlan, parts_to_record, plan_session
+from f1db.records import FetchedSession, LedgerEntry, PartStatus, SessionKey, SessionRef
 
 NOW = dt.datetime(2026, 11, 23)
 ALL = ("results", "laps", "weather")
@@ -13,8 +12,11 @@ REF = SessionRef(key=SessionKey(2021, 14, "Race"), event_name="Italian Grand Pri
                  start_utc=dt.datetime(2021, 9, 12, 13))
 
 
-def ledger(**statuses):
-    return {f"{table}_status": status for table, status in statuses.items()}
+def ledger(updated_at_utc=dt.datetime(2026, 11, 20), **statuses):
+    """What the ledger holds of REF: ``statuses`` per table (None: never asked for)."""
+    return LedgerEntry(key=REF.key, fastf1_version="3.9.0", loaded_at_utc=updated_at_utc,
+                       updated_at_utc=updated_at_utc,
+                       statuses={t: PartStatus(s) for t, s in statuses.items() if s})
 
 
 def test_a_new_session_loads_every_requested_table():
@@ -50,14 +52,26 @@ def test_a_session_not_held_yet_is_skipped():
 
 
 def test_statuses_from_what_fastf1_gave():
-    assert table_statuses(ALL, missing={"weather": "x"}, partial={"results": "y"}) == {
-        "results": "partial", "laps": "loaded", "weather": "missing"}
+    fetched = FetchedSession(missing={"weather": "x"}, partial={"results": "y"})
+    assert fetched.statuses(ALL) == {"results": "partial", "laps": "loaded", "weather": "missing"}
+
+
+def test_parts_recorded_with_reasons_and_stored_parts_never_traded_for_nothing():
+    fetched = FetchedSession(missing={"weather": "gone", "laps": "gone"},
+                             partial={"results": "no classification"})
+    plan = SessionPlan(REF, ALL)
+    assert parts_to_record(plan, fetched, None) == {
+        "results": (PartStatus.PARTIAL, "no classification"),
+        "laps": (PartStatus.MISSING, "gone"), "weather": (PartStatus.MISSING, "gone")}
+    stored = ledger(results="loaded", laps="loaded", weather="missing")
+    assert parts_to_record(plan, fetched, stored) == {
+        "results": (PartStatus.PARTIAL, "no classification"),
+        "weather": (PartStatus.MISSING, "gone")}     # laps keeps its stored rows
 
 
 def test_offline_gaps_are_not_retried_while_the_cache_is_unchanged():
     attempted = dt.datetime(2026, 11, 20)
-    row = {**ledger(results="loaded", laps="missing", weather="partial"),
-           "updated_at_utc": attempted}
+    row = ledger(attempted, results="loaded", laps="missing", weather="partial")
     unchanged = plan_session(REF, ALL, row, now=NOW,
                              offline_cache_changed_utc=attempted - dt.timedelta(hours=1))
     assert unchanged.skipped and "not in the offline FastF1 cache" in unchanged.skip_reason
@@ -69,8 +83,7 @@ def test_offline_gaps_are_not_retried_while_the_cache_is_unchanged():
 
 
 def test_offline_tables_never_asked_for_are_still_loaded():
-    row = {**ledger(results="loaded", laps="missing", weather=None),
-           "updated_at_utc": dt.datetime(2026, 11, 20)}
+    row = ledger(dt.datetime(2026, 11, 20), results="loaded", laps="missing", weather=None)
     plan = plan_session(REF, ALL, row, now=NOW,
                         offline_cache_changed_utc=dt.datetime(2026, 11, 1))
     assert plan.tables == ("laps", "weather")

@@ -16,8 +16,7 @@ import pytest
 from sqlalchemy import create_engine, func, select
 
 from f1db.config import normalise_url
-from f1db.fetch import SOURCES
-from f1db.models import TABLE_NAMES, Base, Session
+from f1db.models import TABLE_NAMES, Base, SessionPart, StoredSession, fact_sources
 from f1db.populator import DatabasePopulator
 
 # (year, event, session identifier, FastF1 session name)
@@ -47,7 +46,7 @@ def fastf1_session(cache_dir, year, event, session):
 def fastf1_frame(session, table):
     """FastF1's DataFrame for a table, or None when FastF1 has no such data."""
     try:
-        value = getattr(session, SOURCES[table])
+        value = getattr(session, fact_sources()[table].attribute)
     except fastf1.exceptions.DataNotLoadedError:
         return None
     if isinstance(value, dict):
@@ -126,10 +125,15 @@ def table_counts(engine):
 
 
 def ledger_row(engine, year, session_name):
+    """The session's ``sessions`` row, plus ``statuses``: table -> its ``session_parts`` status."""
     with engine.connect() as connection:
-        query = select(Session.__table__).where(Session.year == year,
-                                                Session.session_type == session_name)
-        return dict(connection.execute(query).mappings().one())
+        query = select(StoredSession.__table__).where(StoredSession.year == year,
+                                                      StoredSession.session_type == session_name)
+        row = dict(connection.execute(query).mappings().one())
+        parts = connection.execute(select(SessionPart.table_name, SessionPart.status).where(
+            SessionPart.year == year, SessionPart.session_type == session_name))
+        row["statuses"] = dict(parts.all())
+    return row
 
 
 @pytest.mark.parametrize("recorded", [ITALY_FP2, BAKU_SHOOTOUT, BAHRAIN_RACE],
@@ -144,14 +148,14 @@ def test_every_table_matches_fastf1_and_a_rerun_changes_nothing(recorded, record
     session = fastf1_session(recorded_cache, year, event, identifier)
     engine = create_engine(normalise_url(database_url))
     ledger = ledger_row(engine, year, name)
-    missing = {item["table"] for item in summary.missing if item["status"] == "missing"}
+    missing = {item.table for item in summary.missing if item.status == "missing"}
     for table in TABLE_NAMES:
         frame = fastf1_frame(session, table)
         if frame is None:
-            assert ledger[f"{table}_status"] == "missing" and table in missing, table
+            assert ledger["statuses"][table] == "missing" and table in missing, table
             assert stored_rows(engine, table, year, name) == []
         else:
-            assert ledger[f"{table}_status"] in ("loaded", "partial"), table
+            assert ledger["statuses"][table] in ("loaded", "partial"), table
             assert summary.rows_inserted[table] == len(frame), table
             assert_table_matches(engine, table, frame, year, name)
     assert ledger["event_name"] == event and ledger["fastf1_version"] == fastf1.__version__
@@ -179,18 +183,17 @@ def test_a_partial_session_records_what_is_missing_and_fills_it_later(recorded_c
     year, event, identifier, name = BAHRAIN_RACE
     summary = populate(database_url, recorded_cache, year, event, identifier,
                        tables=("results", "laps", "weather"))
-    assert {(m["table"], m["status"]) for m in summary.missing} == {("laps", "missing")}
+    assert {(m.table, m.status) for m in summary.missing} == {("laps", "missing")}
     engine = create_engine(normalise_url(database_url))
     ledger = ledger_row(engine, year, name)
-    assert (ledger["results_status"], ledger["laps_status"], ledger["weather_status"]) == (
-        "loaded", "missing", "loaded")
-    assert ledger["telemetry_status"] is None            # never asked for
+    assert ledger["statuses"] == {"results": "loaded", "laps": "missing",
+                                  "weather": "loaded"}    # telemetry: never asked for
     before = table_counts(engine)
 
     # Offline, the gap is not retried while the cache is unchanged ...
     rerun = populate(database_url, recorded_cache, year, event, identifier,
                      tables=("results", "laps", "weather"))
-    assert rerun.fastf1_loads == 0 and "not in the offline" in rerun.sessions[0]["reason"]
+    assert rerun.fastf1_loads == 0 and "not in the offline" in rerun.sessions[0].reason
 
     # ... and once the cache changed, the next run retries only the gap: results and
     # weather are kept, not reloaded, and laps stay missing since the cache has none.
@@ -204,7 +207,7 @@ def test_a_partial_session_records_what_is_missing_and_fills_it_later(recorded_c
         earlier = time.time() - 3600
         os.utime(http_cache, (earlier, earlier))
     assert retry.fastf1_loads == 1 and sum(retry.rows_inserted.values()) == 0
-    assert [(m["table"], m["status"]) for m in retry.missing] == [("laps", "missing")]
+    assert [(m.table, m.status) for m in retry.missing] == [("laps", "missing")]
     assert table_counts(engine) == before
     engine.dispose()
 
@@ -243,7 +246,7 @@ def test_one_run_over_several_sessions_and_years_in_order(recorded_cache, sqlite
     populator.close()
     # Baku 2023: Practice 1, Qualifying, Sprint Shootout, Sprint, Race; the cache holds two.
     assert summary.sessions_planned == 5
-    loaded = {s["session_type"] for s in summary.sessions if s["outcome"] == "loaded"}
+    loaded = {s.session_type for s in summary.sessions if s.outcome == "loaded"}
     assert {"Sprint Shootout", "Sprint"} <= loaded
     assert summary.sessions_failed == len(summary.failures) == 5 - summary.sessions_loaded
     assert summary.exit_code == (1 if summary.failures else 0)

@@ -119,7 +119,7 @@ def test_fastf1_exiting_fails_only_that_session(recorded_cache, sqlite_url, monk
     monkeypatch.setattr(fastf1.core.Session, "load", load)
     summary = run(sqlite_url, recorded_cache)
     assert summary.sessions_failed == 1 and summary.sessions_loaded == 1
-    assert "FastF1 gave up" in summary.failures[0]["reason"]
+    assert "FastF1 gave up" in summary.failures[0].reason
     assert summary.exit_code == 1
 
 
@@ -137,5 +137,5 @@ def test_a_value_that_does_not_fit_fails_the_session_naming_it(recorded_cache, s
     monkeypatch.setattr(fastf1.core.Session, "laps", property(odd_laps))
     summary = run(sqlite_url, recorded_cache, sessions=("SS",))
     assert summary.sessions_failed == 1
-    assert "laps.tyre_life: value 2.5 is not a whole number" in summary.failures[0]["reason"]
+    assert "laps.tyre_life: value 2.5 is not a whole number" in summary.failures[0].reason
     assert set(counts(sqlite_url).values()) == {0}

@@ -1,6 +1,9 @@
 """Alembic revisions: they build exactly the models' schema; migrating is idempotent."""
 
+import datetime as dt
+
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import text
@@ -8,8 +11,11 @@ from sqlalchemy import text
 from f1db.config import resolve_database
 from f1db.db import open_database
 from f1db.errors import SchemaError
+from f1db.ledger import read_ledger
 from f1db.models import Base
-from f1db.schema import require_current_schema, schema_state, upgrade, upgrade_sql
+from f1db.records import SessionKey
+from f1db.schema import (alembic_config, require_current_schema, schema_state, upgrade,
+                         upgrade_sql)
 
 
 @pytest.fixture
@@ -37,10 +43,37 @@ def test_an_empty_database_is_created_on_first_use(database):
     assert require_current_schema(database).up_to_date
 
 
-def test_a_database_behind_is_left_to_migrate_db(database):
+def test_a_database_behind_is_left_to_migrate_db_which_keeps_its_rows(database):
+    """A real two-revision history: a ledger written by revision 0001 (a status column per
+    table) is refused by the loader, then migrated with every status carried over."""
+    command.upgrade(alembic_config(database), "0001")
+    with database.engine.begin() as connection:
+        connection.execute(text(
+            "INSERT INTO sessions (year, round_number, session_type, event_name, "
+            "fastf1_version, results_status, laps_status, session_status_status, "
+            "loaded_at_utc, updated_at_utc) VALUES (2021, 14, 'Practice 2', 'Italian Grand "
+            "Prix', '3.9.0', 'loaded', 'missing', 'partial', '2026-11-01 10:00:00', "
+            "'2026-11-02 10:00:00')"))
+    state = schema_state(database)
+    assert (state.current, state.up_to_date) == ("0001", False)
+    with pytest.raises(SchemaError, match=r"behind \(revision 0001.*run python migrate_db.py"):
+        require_current_schema(database)
+
+    assert upgrade(database) == ("0001", state.head)
+    with database.engine.connect() as connection:
+        ledger = read_ledger(connection, 2021)
+        differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    assert differences == []
+    entry = ledger[SessionKey(2021, 14, "Practice 2")]
+    assert entry.statuses == {"results": "loaded", "laps": "missing", "session_status": "partial"}
+    assert entry.updated_at_utc == dt.datetime(2026, 11, 2, 10)
+    assert require_current_schema(database).up_to_date
+
+
+def test_a_database_ahead_of_the_code_is_refused(database):
     upgrade(database)
     with database.engine.begin() as connection:
-        connection.execute(text("UPDATE alembic_version SET version_num = '0000'"))
+        connection.execute(text("UPDATE alembic_version SET version_num = '9999'"))
     with pytest.raises(SchemaError, match="newer than this code"):
         require_current_schema(database)
 
@@ -57,4 +90,5 @@ def test_tables_without_alembic_are_not_touched(database):
 def test_sql_output_for_dbas(dialect):
     ddl = upgrade_sql(f"{dialect}://")
     assert "CREATE TABLE telemetry" in ddl and "CREATE TABLE sessions" in ddl
+    assert "CREATE TABLE session_parts" in ddl
     assert "PRIMARY KEY (year, round_number, session_type, driver_number, sample_index)" in ddl

@@ -5,7 +5,9 @@ import pandas as pd
 import pytest
 
 from f1db.models import Base
-from f1db.transform import (SessionKey, TransformError, combine_driver_frames, convert,
+from f1db.errors import TransformError
+from f1db.records import SessionKey
+from f1db.transform import (combine_driver_frames, convert,
                             table_frame)
 
 KEY = SessionKey(2021, 14, "Practice 2")

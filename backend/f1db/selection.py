@@ -1,0 +1,64 @@
+"""What a run covers: the checks of a run's arguments, and the sessions it selects.
+
+Pure: no FastF1, no database. Messages name the populator's keywords (``parameter``);
+the command line words them as its flags.
+"""
+
+from __future__ import annotations
+
+from .errors import UsageError
+from .models import TABLE_NAMES, TELEMETRY_TABLES
+from .records import EventRef, SessionRef
+
+FIRST_SEASON = 1950
+
+
+def check_year(year) -> int:
+    if isinstance(year, bool) or not isinstance(year, int) or year < FIRST_SEASON:
+        raise UsageError(f"The season must be a year from {FIRST_SEASON} on, not {year!r}",
+                         parameter="year")
+    return year
+
+
+def check_max_events(max_events) -> int | None:
+    """None or 0: no limit."""
+    if max_events is None:
+        return None
+    if isinstance(max_events, bool) or not isinstance(max_events, int) or max_events < 0:
+        raise UsageError(f"The number of events must be 0 (no limit) or more, "
+                         f"not {max_events!r}", parameter="max_events")
+    return max_events or None
+
+
+def choose_tables(names: tuple[str, ...] | None = None, *,
+                  telemetry: bool = True) -> tuple[str, ...]:
+    """Tables to fill, in table order: ``names`` (None: all), less telemetry and positions
+    when ``telemetry`` is false."""
+    chosen = list(TABLE_NAMES) if names is None else [n.strip() for n in names if n.strip()]
+    unknown = [name for name in chosen if name not in TABLE_NAMES]
+    if unknown or not chosen:
+        raise UsageError(f"Unknown table {', '.join(unknown) or '(none given)'}: choose from "
+                         f"{','.join(TABLE_NAMES)}", parameter="tables")
+    if not telemetry:
+        chosen = [name for name in chosen if name not in TELEMETRY_TABLES]
+        if not chosen:
+            raise UsageError("Leaving out telemetry leaves none of the chosen tables to load",
+                             parameter="tables")
+    return tuple(name for name in TABLE_NAMES if name in chosen)
+
+
+def select_sessions(events: list[EventRef], session_names: tuple[str, ...], year: int,
+                    max_events: int | None = None) -> list[tuple[EventRef, list[SessionRef]]]:
+    """The first ``max_events`` of ``events`` with their sessions named in ``session_names``
+    (all when empty); events without such a session are left out."""
+    selection = []
+    for event in events[:max_events] if max_events else events:
+        refs = [ref for ref in event.sessions
+                if not session_names or ref.key.session_type in session_names]
+        if refs:
+            selection.append((event, refs))
+    if not selection:
+        raise UsageError(f"No session {', '.join(session_names)} in the selected {year} "
+                         f"events: pick sessions the event has (a sprint weekend has SQ/SS "
+                         f"and S)", parameter="sessions")
+    return selection
