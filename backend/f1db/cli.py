@@ -74,7 +74,9 @@ def setup_logging(*, quiet: bool = False, verbose: bool = False,
     ours.propagate = False
 
     if fastf1:
-        import fastf1.logger  # noqa: F401 - FastF1 installs its own handler on import
+        from .fetch import import_fastf1
+
+        import_fastf1()   # FastF1 installs its own log handler on import: replaced below
     # FastF1's log lines and library warnings (FastF1 uses warnings.warn too) go to the
     # log file, and to the screen only with --verbose.
     library_handlers = (handlers if verbose else handlers[1:]) or [logging.NullHandler()]

@@ -164,6 +164,12 @@ class FastF1Source:
             devnull.close()
 
 
+def import_fastf1() -> None:
+    """Import FastF1 now (with its logger, which installs a console handler on import), so
+    that logging set up afterwards replaces FastF1's handler instead of being replaced."""
+    import fastf1.logger  # noqa: F401
+
+
 def load_options(tables: set[str]) -> dict[str, bool]:
     """``Session.load`` keywords for ``tables``: laps and messages always, the rest on need."""
     options = {"laps": True, "telemetry": False, "weather": False, "messages": True}

@@ -21,6 +21,10 @@ from f1db.models import Base  # noqa: E402
 
 config = context.config
 target_metadata = Base.metadata
+if not config.attributes and config.config_file_name:   # the `alembic` command: its logging
+    from logging.config import fileConfig
+
+    fileConfig(config.config_file_name, disable_existing_loggers=False)
 
 
 def run_offline() -> None:

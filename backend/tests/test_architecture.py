@@ -1,0 +1,85 @@
+"""The house rules of docs/ARCHITECTURE.md, checked on the source.
+
+Imports follow the data (plan -> fetch -> transform -> load -> summary): no stage imports a
+later one, and what stages share lives in modules that import no stage. FastF1 is imported
+by fetch alone. Read from the source text (``ast``), so a rule broken inside a function
+body counts too.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+F1DB = Path(__file__).resolve().parents[1] / "f1db"
+
+# Stage of each pipeline module; a module may import only shared modules and modules of
+# its own or an earlier stage.
+STAGES = {"selection": 0, "plan": 1, "fetch": 2, "transform": 3, "load": 4, "ledger": 4,
+          "summary": 5}
+SHARED = {"errors", "records", "models"}        # import no stage, and one another only so
+SHARED_MAY_IMPORT = {"errors": set(), "records": set(), "models": set()}
+
+
+def f1db_imports(module: str) -> set[str]:
+    """The f1db modules ``module`` imports, wherever in the file."""
+    tree = ast.parse((F1DB / f"{module}.py").read_text())
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            if node.level == 1 and node.module:
+                found.add(node.module.split(".")[0])
+            elif node.level == 1:
+                found.update(alias.name for alias in node.names)
+            elif node.module and node.module.startswith("f1db."):
+                found.add(node.module.split(".")[1])
+        elif isinstance(node, ast.Import):
+            found.update(alias.name.split(".")[1] for alias in node.names
+                         if alias.name.startswith("f1db."))
+    return found
+
+
+def third_party_imports(module: str) -> set[str]:
+    tree = ast.parse((F1DB / f"{module}.py").read_text())
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.add(node.module.split(".")[0])
+        elif isinstance(node, ast.Import):
+            found.update(alias.name.split(".")[0] for alias in node.names)
+    return found
+
+
+def test_every_module_is_classified():
+    modules = {path.stem for path in F1DB.glob("*.py")} - {"__init__"}
+    others = {"config", "db", "schema", "populator", "progress", "cli", "smoke"}
+    assert modules == set(STAGES) | SHARED | others
+
+
+@pytest.mark.parametrize("module", sorted(STAGES))
+def test_no_stage_imports_a_later_stage(module):
+    for imported in f1db_imports(module):
+        if imported in SHARED:
+            continue
+        assert imported in STAGES, f"{module} imports {imported}, which is not a stage"
+        assert STAGES[imported] <= STAGES[module], (
+            f"{module} (stage {STAGES[module]}) imports the later stage {imported}")
+
+
+@pytest.mark.parametrize("module", sorted(SHARED))
+def test_shared_records_import_no_stage(module):
+    assert f1db_imports(module) <= SHARED_MAY_IMPORT[module]
+
+
+def test_fastf1_is_imported_by_fetch_alone():
+    importers = {path.stem for path in F1DB.glob("*.py")
+                 if "fastf1" in third_party_imports(path.stem)}
+    assert importers == {"fetch"}
+
+
+@pytest.mark.parametrize("module", ["selection", "plan", "transform", "records"])
+def test_pure_modules_touch_no_database_or_fastf1(module):
+    assert not {"fastf1", "pg8000", "sqlite3", "google"} & third_party_imports(module)
+    assert not {"db", "ledger", "load", "fetch", "schema"} & f1db_imports(module)
