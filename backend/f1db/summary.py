@@ -78,8 +78,8 @@ class RunSummary:
             if status != PartStatus.LOADED:
                 self.missing.append(MissingPart(ref.label, table, str(status), reason or ""))
                 gaps.append(table)
-        stored = ", ".join(f"{t} {n:,}" for t, (_, n) in counts.items())
-        log.info("Loaded %s: %s%s", ref.label, stored or "no rows",
+        written = ", ".join(f"{t} {n:,}" for t, (_, n) in counts.items())
+        log.info("Loaded %s: %s%s", ref.label, written or "no rows",
                  f" (missing or partial: {', '.join(sorted(gaps))})" if gaps else "")
 
     def record_failed(self, ref: SessionRef, reason: str) -> None:
