@@ -45,8 +45,10 @@ class DatabasePopulator:
         include_testing: also walk pre-season testing events (stored as rounds -1, -2).
         progress: a NullProgress/TqdmProgress.
 
-    Building one checks the arguments and changes nothing else: FastF1's process-wide
-    cache settings are applied when a run starts (``populate_database``, ``select``).
+    Building one checks the arguments and applies no setting: FastF1's process-wide cache
+    settings are applied when a run starts (``populate_database``, ``select``). Session
+    names are resolved through FastF1's own table, so FastF1 is imported when ``sessions``
+    is given.
     """
 
     def __init__(self, year: int = 2018, *, database_url: str | None = None,
