@@ -42,8 +42,7 @@ def season(value: str) -> int:
 
 def event_count(value: str) -> int:
     if not value.strip().lstrip("-").isdigit() or int(value) < 0:
-        raise UsageError(f"--max-events must be 0 (all events) or a positive number, "
-                         f"not '{value}'")
+        raise UsageError(f"--max-events must be 0 (no limit) or more, not '{value}'")
     return int(value)
 
 

@@ -98,7 +98,7 @@ FLAGS = {"year": "--year", "max_events": "--max-events", "events": "--event",
 
 
 def error_line(error: F1DBError) -> str:
-    """``error: <message> (<flag>)``: the library's message, worded for the command line."""
+    """``error: <message> (see <flag>)``: the library's message, worded for the command line."""
     flag = FLAGS.get(error.parameter or "")
     return f"error: {error}" + (f" (see {flag})" if flag else "")
 

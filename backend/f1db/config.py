@@ -49,7 +49,7 @@ class DatabaseTarget:
 
     url: URL | None = None
     cloud_sql: CloudSQLSettings | None = None
-
+    parameter: str | None = None    # "database_url" when the caller passed the URL
     @property
     def dialect(self) -> str:
         return "postgresql" if self.cloud_sql else self.url.get_backend_name()
@@ -66,7 +66,8 @@ def resolve_database(url: str | None = None, env: Mapping[str, str] | None = Non
     env = os.environ if env is None else env
     if url:
         return DatabaseTarget(url=normalise_url(url, origin="The database URL",
-                                                parameter="database_url"))
+                                                parameter="database_url"),
+                              parameter="database_url")
     if env.get("DATABASE_URL"):
         return DatabaseTarget(url=normalise_url(env["DATABASE_URL"], origin="DATABASE_URL"))
     if env.get("INSTANCE_CONNECTION_NAME"):
@@ -80,7 +81,7 @@ def normalise_url(raw: str, *, origin: str = "The database URL",
     try:
         url = make_url(raw.strip())
     except ArgumentError:
-        raise ConfigError(f"{origin} is not a database URL: use sqlite:///path/to/file.db "
+        raise ConfigError(f"{origin} cannot be read as a URL: use sqlite:///path/to/file.db "
                           f"or postgresql://user:password@host:5432/dbname",
                           parameter=parameter) from None
     scheme = url.drivername.split("+", 1)

@@ -52,7 +52,8 @@ def open_database(target: DatabaseTarget, *, check: bool = True,
     if must_exist and target.url is not None and target.url.get_backend_name() == "sqlite":
         if not Path(target.url.database).expanduser().is_file():
             raise ConfigError(f"No SQLite database at {target.url.database}: run "
-                              f"populate_db.py or migrate_db.py first")
+                              f"populate_db.py or migrate_db.py first",
+                              parameter=target.parameter)
     if target.cloud_sql:
         database = _open_cloud_sql(target)
     else:
@@ -73,7 +74,7 @@ def check_connection(database: Database) -> None:
     except (SQLAlchemyError, OSError) as error:
         raise ConfigError(f"Cannot connect to {database.describe()}: {first_line(error)}. "
                           f"Check that the server runs and the URL or .env settings "
-                          f"are right.") from None
+                          f"are right.", parameter=database.target.parameter) from None
 
 
 def _create_url_engine(target: DatabaseTarget) -> Engine:
@@ -82,7 +83,7 @@ def _create_url_engine(target: DatabaseTarget) -> Engine:
         folder = Path(url.database).expanduser().resolve().parent
         if not folder.is_dir():
             raise ConfigError(f"Cannot create the SQLite file {url.database}: folder {folder} "
-                              f"does not exist")
+                              f"does not exist", parameter=target.parameter)
         engine = create_engine(url)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine

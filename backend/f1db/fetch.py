@@ -95,7 +95,7 @@ class FastF1Source:
                      else "from FastF1 (no network, or no such season)")
             raise UsageError(f"No event schedule for {year} {where}: check the year"
                              + (", or load it online first" if self.offline else ""),
-                             parameter="year") from None
+                             parameter="offline" if self.offline else "year") from None
         except SystemExit:
             raise FetchError(f"FastF1 stopped while reading the {year} schedule: delete "
                              f"{self.cache_dir} and retry") from None

@@ -3,14 +3,18 @@
 PostgreSQL gets ``COPY ... FROM STDIN`` with a CSV stream built column-wise in
 ``CSV_CHUNK_ROWS``-row chunks (about 40x faster than executemany over pg8000, see
 docs/ARCHITECTURE.md, "Writing"); SQLite gets executemany of
-``INSERT ... ON CONFLICT DO NOTHING`` in ``SQLITE_CHUNK_ROWS``-row slices, which bounds
-the Python tuples alive at once. Both write each column by its storage kind (the models'
+a plain ``INSERT`` in ``SQLITE_CHUNK_ROWS``-row slices, which bounds the Python tuples
+alive at once. Neither resolves conflicts: the session's old rows are deleted first, so a
+duplicate key can only come from FastF1's own frame, and it fails the session on both
+databases instead of silently dropping a row. Both write each column by its storage kind (the models'
 ``info["kind"]``) through one table, ``WRITERS``. The caller runs everything for one
 session inside one transaction and writes the ledger (ledger.py) last.
 """
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 from dataclasses import dataclass
 from typing import Callable, Iterator, Sequence
 
@@ -18,11 +22,24 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, Table, delete, func, select
 
+from .errors import F1DBError, first_line
 from .records import SessionKey
 
 CSV_CHUNK_ROWS = 20_000          # ~1-2 MiB of telemetry-shaped CSV per COPY message
 SQLITE_CHUNK_ROWS = 50_000       # bounds the Python tuples alive at once (~25 MB)
 CSV_NULL = r"\N"                 # so that an empty string stays an empty string
+
+
+class WriteError(F1DBError):
+    """The database refused a session's rows (a duplicate key, a value that does not fit).
+
+    Permanent: the same rows would be refused again, so the session fails with the
+    database's own message (never the driver's raw error fields).
+    """
+
+
+# SQLSTATE classes of refused rows: 22 data exception, 23 integrity constraint violation.
+_REFUSED_SQLSTATE_CLASSES = ("22", "23")
 
 
 def replace_session_rows(connection: Connection, table: Table, key: SessionKey,
@@ -36,11 +53,31 @@ def replace_session_rows(connection: Connection, table: Table, key: SessionKey,
     deleted = connection.execute(delete(table).where(*session_filter(table, key))).rowcount
     if frame.empty:
         return deleted, 0
-    if connection.dialect.name == "postgresql":
-        inserted = _copy_postgresql(connection, table, frame)
-    else:
-        inserted = _insert_sqlite(connection, table, frame)
+    with _refusals_as_write_errors(table):
+        if connection.dialect.name == "postgresql":
+            inserted = _copy_postgresql(connection, table, frame)
+        else:
+            inserted = _insert_sqlite(connection, table, frame)
     return deleted, inserted
+
+
+@contextlib.contextmanager
+def _refusals_as_write_errors(table: Table):
+    """Rows the database refuses become a WriteError; anything else (a lost connection)
+    passes unchanged. Both loaders talk to the raw driver, so its exceptions arrive here
+    unwrapped by SQLAlchemy."""
+    try:
+        yield
+    except (sqlite3.IntegrityError, sqlite3.DataError) as error:
+        raise WriteError(f"{table.name}: the database refused the rows: "
+                         f"{first_line(error)}") from None
+    except Exception as error:
+        fields = error.args[0] if error.args and isinstance(error.args[0], dict) else {}
+        if str(fields.get("C", ""))[:2] not in _REFUSED_SQLSTATE_CLASSES:
+            raise
+        detail = f" ({fields['D']})" if fields.get("D") else ""
+        raise WriteError(f"{table.name}: the database refused the rows: "
+                         f"{fields.get('M', 'no message')}{detail}") from None
 
 
 def count_session_rows(connection: Connection, table: Table, key: SessionKey) -> int:
@@ -176,7 +213,7 @@ def sqlite_rows(frame: pd.DataFrame, kinds: Sequence[str]) -> list[tuple]:
 def _insert_sqlite(connection: Connection, table: Table, frame: pd.DataFrame) -> int:
     columns = ", ".join(f'"{name}"' for name in frame.columns)
     marks = ", ".join("?" for _ in frame.columns)
-    sql = f'INSERT INTO "{table.name}" ({columns}) VALUES ({marks}) ON CONFLICT DO NOTHING'
+    sql = f'INSERT INTO "{table.name}" ({columns}) VALUES ({marks})'
     kinds = column_kinds(table, frame.columns)
     raw = connection.connection.driver_connection
     cursor = raw.cursor()

@@ -57,8 +57,11 @@ def select_sessions(events: list[EventRef], session_names: tuple[str, ...], year
                 if not session_names or ref.key.session_type in session_names]
         if refs:
             selection.append((event, refs))
-    if not selection:
+    if not selection and session_names:
         raise UsageError(f"No session {', '.join(session_names)} in the selected {year} "
                          f"events: pick sessions the event has (a sprint weekend has SQ/SS "
                          f"and S)", parameter="sessions")
+    if not selection:
+        raise UsageError(f"FastF1's schedule lists no session for the selected {year} events",
+                         parameter="events")
     return selection

@@ -13,7 +13,7 @@ from sqlalchemy import Table, func, insert, inspect, select
 from sqlalchemy.exc import IntegrityError
 
 from .db import Database
-from .models import FACT_MODELS, LEDGER_MODELS, Base, StoredSession
+from .models import FACT_MODELS, LEDGER_MODELS, Base
 from .schema import schema_state
 
 PROBE = {"year": 1900, "round_number": 0, "session_type": "__smoke_check__"}
@@ -67,7 +67,7 @@ def _check_duplicates(database: Database, report: SmokeReport) -> None:
     with database.engine.connect() as connection:
         outer = connection.begin()
         try:
-            for table in [model.__table__ for model in (*LEDGER_MODELS, *FACT_MODELS)]:
+            for table in _probed_tables():
                 row = _probe_row(table)
                 connection.execute(insert(table).values(**row))
                 try:
@@ -80,12 +80,17 @@ def _check_duplicates(database: Database, report: SmokeReport) -> None:
         finally:
             outer.rollback()
     with database.engine.connect() as connection:
-        left = connection.execute(select(func.count()).select_from(StoredSession)
-                                  .where(StoredSession.session_type == PROBE["session_type"]))
-        if left.scalar_one():
+        left = sum(connection.execute(select(func.count()).select_from(table).where(
+            table.c.session_type == PROBE["session_type"])).scalar_one()
+            for table in _probed_tables())
+        if left:
             report.fail("probe rows were left behind")
         else:
             report.ok("probe rows rolled back, database unchanged")
+
+
+def _probed_tables() -> list[Table]:
+    return [model.__table__ for model in (*LEDGER_MODELS, *FACT_MODELS)]
 
 
 def _probe_row(table: Table) -> dict:

@@ -1,14 +1,17 @@
-"""Shared fixtures: no network, real SQLite/PostgreSQL databases, an offline FastF1 cache.
+"""Shared fixtures: no network, real SQLite/PostgreSQL databases, an offline FastF1 cache,
+and a database the entry scripts filled.
 
 Tests never reach the internet: FastF1 data comes from responses recorded in
 ``../shared/fastf1-recorded`` (plus synthetic telemetry), replayed once into a FastF1 cache
-that the code under test then reads in offline mode.
+that the code under test then reads in offline mode. Each session-scoped fixture is
+built once per run, whichever modules use it.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import os
+import shutil
 import socket
 import sys
 from pathlib import Path
@@ -21,7 +24,9 @@ for _path in (TESTS_DIR, BACKEND_DIR):  # backend/ ends up first: `import f1db`
     if str(_path) not in sys.path:
         sys.path.insert(0, str(_path))
 
+from entry_scripts import ITALY_FP2, REPO, offline, run_script, sqlite_url_of  # noqa: E402
 from fastf1_replay import load_recordings, recordings_available, replaying  # noqa: E402
+from helpers import row_counts  # noqa: E402
 from scratch_postgres import PostgresUnavailable, scratch_postgres_database  # noqa: E402
 from synthetic_telemetry import (  # noqa: E402
     add_session_telemetry, restoring_fastf1_cache, samples_per_driver, unthrottled)
@@ -193,3 +198,38 @@ def empty_cache_dir(tmp_path) -> Path:
     directory = tmp_path / "empty-fastf1-cache"
     directory.mkdir()
     return directory
+
+
+# --- the entry scripts --------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def cli_cache(recorded_cache, tmp_path_factory) -> Path:
+    """A copy of the recorded cache for the entry scripts: FastF1 adds folders to the cache
+    it reads for sessions it did not find, and `recorded_cache` stays as it was built."""
+    copy = tmp_path_factory.mktemp("cli") / "fastf1-cache"
+    shutil.copytree(recorded_cache, copy)
+    return copy
+
+
+@pytest.fixture(scope="session")
+def populated(cli_cache, tmp_path_factory) -> dict:
+    """2021 Italian FP2 (every table) in SQLite, loaded once by populate_db.py run from the
+    repository root. Keys: ``path`` and ``url`` of the database, ``counts`` (rows in every
+    table) and ``result`` (the finished process). Tests change only copies of it."""
+    folder = tmp_path_factory.mktemp("populated")
+    path = folder / "f1.db"
+    result = run_script("backend/populate_db.py", *ITALY_FP2, *offline(cli_cache),
+                        "--database-url", sqlite_url_of(path),
+                        "--log-file", folder / "populate.log", cwd=REPO)
+    assert result.returncode == 0, result.stderr
+    counts = row_counts(sqlite_url_of(path))
+    assert all(counts.values()), counts
+    return {"path": path, "url": sqlite_url_of(path), "counts": counts, "result": result}
+
+
+@pytest.fixture
+def populated_copy(populated, tmp_path) -> Path:
+    """A private copy of the populated database (the file is closed: WAL is checkpointed)."""
+    copy = tmp_path / "populated.db"
+    shutil.copyfile(populated["path"], copy)
+    return copy

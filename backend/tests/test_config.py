@@ -60,7 +60,7 @@ def test_password_is_hidden_in_descriptions():
 
 @pytest.mark.parametrize("raw,message", [
     ("mysql://u@h/db", "unsupported database 'mysql'"),
-    ("not a url", "is not a database URL"),
+    ("not a url", "cannot be read as a URL"),
     ("sqlite://", "in-memory SQLite"),
 ])
 def test_unsupported_urls(raw, message):

@@ -28,12 +28,18 @@ def offline_fastf1(recorded_cache):
 def test_socket_connection_to_internet_is_refused(no_network):
     with pytest.raises(RuntimeError, match="test tried to reach the network: example.com:80"):
         socket.create_connection(("example.com", 80))
+    # Remembered too, so the test fails even where the code under test catches the error.
+    assert no_network.attempts == ["example.com:80"]
     no_network.attempts.clear()
 
 
-def test_http_request_to_internet_is_refused(no_network):
+def test_http_request_to_internet_is_refused(no_network, monkeypatch):
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY",
+                 "all_proxy"):
+        monkeypatch.delenv(name, raising=False)     # a proxy would be asked instead
     with pytest.raises(RuntimeError, match="livetiming.formula1.com:443"):
         requests.get("https://livetiming.formula1.com/", timeout=5)
+    assert no_network.attempts and set(no_network.attempts) == {"livetiming.formula1.com:443"}
     no_network.attempts.clear()
 
 
@@ -59,13 +65,15 @@ def test_postgres_database_is_fresh_and_usable(postgres_url):
         engine.dispose()  # the fixture force-drops the database anyway
 
 
-def test_database_url_covers_both_databases(database_url):
+def test_database_url_covers_both_databases(database_url, request):
+    """Each parameter of `database_url` gives a usable database of that kind."""
     import sqlalchemy as sa
 
     engine = sa.create_engine(database_url)
     try:
         with engine.connect() as connection:
             assert connection.execute(sa.text("SELECT 1")).scalar() == 1
+            assert connection.dialect.name == request.node.callspec.params["database_url"]
     finally:
         engine.dispose()
 

@@ -169,3 +169,22 @@ def test_every_column_of_every_fact_table_has_a_writer():
     for model in FACT_MODELS:
         for column in model.__table__.columns:
             assert column.info.get("kind") in WRITERS, (model.__tablename__, column.name)
+
+
+def test_a_duplicate_key_in_fastf1s_frame_fails_on_both_databases(database):
+    """Never a silently dropped row: the key would merge two of FastF1's rows."""
+    from f1db.load import WriteError
+
+    table = Base.metadata.tables["laps"]
+    source = pd.DataFrame({"DriverNumber": ["44", "44"], "LapNumber": [1.0, 1.0],
+                           "LapTime": pd.to_timedelta([90.1, 90.2], unit="s")})
+    frame = table_frame(table, source, KEY)
+    with pytest.raises(WriteError) as refused:
+        with database.engine.begin() as connection:
+            replace_session_rows(connection, table, KEY, frame)
+    message = str(refused.value)
+    assert message.startswith("laps: the database refused the rows: ")
+    assert "duplicate key" in message or "UNIQUE constraint failed" in message
+    assert "{" not in message and "\n" not in message      # never the driver's raw fields
+    with database.engine.connect() as connection:
+        assert count_session_rows(connection, table, KEY) == 0

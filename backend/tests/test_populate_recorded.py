@@ -13,11 +13,12 @@ import time
 import fastf1
 import pandas as pd
 import pytest
-from sqlalchemy import create_engine, func, select
+from sqlalchemy import create_engine, select
 
 from f1db.config import normalise_url
-from f1db.models import TABLE_NAMES, Base, SessionPart, StoredSession, fact_sources
+from f1db.models import TABLE_NAMES, Base, fact_sources
 from f1db.populator import DatabasePopulator
+from helpers import ledger_row, row_counts, run_populator, stored_sessions
 
 # (year, event, session identifier, FastF1 session name)
 ITALY_FP2 = (2021, "Italian Grand Prix", "FP2", "Practice 2")
@@ -26,13 +27,8 @@ BAHRAIN_RACE = (2022, "Bahrain Grand Prix", "R", "Race")
 
 
 def populate(database_url, cache_dir, year, event, session, **options):
-    populator = DatabasePopulator(year, database_url=database_url, events=(event,),
-                                  sessions=(session,), offline=True, cache_dir=cache_dir,
-                                  **options)
-    try:
-        return populator.populate_database()
-    finally:
-        populator.close()
+    return run_populator(year, database_url=database_url, events=(event,), sessions=(session,),
+                         offline=True, cache_dir=cache_dir, **options)
 
 
 def fastf1_session(cache_dir, year, event, session):
@@ -60,6 +56,14 @@ def fastf1_frame(session, table):
         return pd.concat(parts, ignore_index=True)
     frame = pd.DataFrame(value).reset_index(drop=True)
     return None if frame.empty and table in ("results", "laps", "weather") else frame
+
+
+@pytest.fixture
+def engine(database_url):
+    """An engine on `database_url`, to read what a test stored; disposed afterwards."""
+    engine = create_engine(normalise_url(database_url))
+    yield engine
+    engine.dispose()
 
 
 def stored_rows(engine, table_name, year, session_name):
@@ -118,35 +122,16 @@ def assert_table_matches(engine, table_name, frame, year, session_name):
                 assert got == want, (table_name, column.name, index, got, want)
 
 
-def table_counts(engine):
-    with engine.connect() as connection:
-        return {name: connection.execute(select(func.count()).select_from(
-            Base.metadata.tables[name])).scalar_one() for name in (*TABLE_NAMES, "sessions")}
-
-
-def ledger_row(engine, year, session_name):
-    """The session's ``sessions`` row, plus ``statuses``: table -> its ``session_parts`` status."""
-    with engine.connect() as connection:
-        query = select(StoredSession.__table__).where(StoredSession.year == year,
-                                                      StoredSession.session_type == session_name)
-        row = dict(connection.execute(query).mappings().one())
-        parts = connection.execute(select(SessionPart.table_name, SessionPart.status).where(
-            SessionPart.year == year, SessionPart.session_type == session_name))
-        row["statuses"] = dict(parts.all())
-    return row
-
-
 @pytest.mark.parametrize("recorded", [ITALY_FP2, BAKU_SHOOTOUT, BAHRAIN_RACE],
                          ids=["italy-fp2-telemetry", "baku-sprint-shootout", "bahrain-race-partial"])
 def test_every_table_matches_fastf1_and_a_rerun_changes_nothing(recorded, recorded_cache,
-                                                                  database_url):
+                                                                  database_url, engine):
     year, event, identifier, name = recorded
     summary = populate(database_url, recorded_cache, year, event, identifier)
     assert (summary.sessions_loaded, summary.sessions_failed, summary.fastf1_loads) == (1, 0, 1)
     assert summary.exit_code == 0
 
     session = fastf1_session(recorded_cache, year, event, identifier)
-    engine = create_engine(normalise_url(database_url))
     ledger = ledger_row(engine, year, name)
     missing = {item.table for item in summary.missing if item.status == "missing"}
     for table in TABLE_NAMES:
@@ -160,13 +145,12 @@ def test_every_table_matches_fastf1_and_a_rerun_changes_nothing(recorded, record
             assert_table_matches(engine, table, frame, year, name)
     assert ledger["event_name"] == event and ledger["fastf1_version"] == fastf1.__version__
 
-    before = table_counts(engine)
+    before = row_counts(engine)
     rerun = populate(database_url, recorded_cache, year, event, identifier)
-    assert table_counts(engine) == before
+    assert row_counts(engine) == before
     assert sum(rerun.rows_inserted.values()) == 0
     # Offline with an unchanged cache, even missing parts cannot appear: no load at all.
     assert rerun.fastf1_loads == 0 and rerun.sessions_skipped == 1
-    engine.dispose()
 
 
 def test_telemetry_rows_come_from_every_driver(recorded_cache, recorded_telemetry, sqlite_url):
@@ -178,17 +162,16 @@ def test_telemetry_rows_come_from_every_driver(recorded_cache, recorded_telemetr
 
 
 def test_a_partial_session_records_what_is_missing_and_fills_it_later(recorded_cache,
-                                                                      database_url):
+                                                                      database_url, engine):
     """2022 Bahrain race: no laps in the recordings; with telemetry asked for, it stays missing."""
     year, event, identifier, name = BAHRAIN_RACE
     summary = populate(database_url, recorded_cache, year, event, identifier,
                        tables=("results", "laps", "weather"))
     assert {(m.table, m.status) for m in summary.missing} == {("laps", "missing")}
-    engine = create_engine(normalise_url(database_url))
     ledger = ledger_row(engine, year, name)
     assert ledger["statuses"] == {"results": "loaded", "laps": "missing",
                                   "weather": "loaded"}    # telemetry: never asked for
-    before = table_counts(engine)
+    before = row_counts(engine)
 
     # Offline, the gap is not retried while the cache is unchanged ...
     rerun = populate(database_url, recorded_cache, year, event, identifier,
@@ -208,11 +191,10 @@ def test_a_partial_session_records_what_is_missing_and_fills_it_later(recorded_c
         os.utime(http_cache, (earlier, earlier))
     assert retry.fastf1_loads == 1 and sum(retry.rows_inserted.values()) == 0
     assert [(m.table, m.status) for m in retry.missing] == [("laps", "missing")]
-    assert table_counts(engine) == before
-    engine.dispose()
+    assert row_counts(engine) == before
 
 
-def test_tables_left_out_are_loaded_by_a_later_run(recorded_cache, database_url):
+def test_tables_left_out_are_loaded_by_a_later_run(recorded_cache, database_url, engine):
     year, event, identifier, name = BAKU_SHOOTOUT
     first = populate(database_url, recorded_cache, year, event, identifier,
                      tables=("laps", "weather", "track_status"))
@@ -221,35 +203,31 @@ def test_tables_left_out_are_loaded_by_a_later_run(recorded_cache, database_url)
     assert second.fastf1_loads == 1
     assert second.rows_inserted["results"] == 20 and second.rows_inserted["laps"] == 0
     session = fastf1_session(recorded_cache, year, event, identifier)
-    engine = create_engine(normalise_url(database_url))
     assert_table_matches(engine, "results", fastf1_frame(session, "results"), year, name)
-    engine.dispose()
 
 
-def test_force_replaces_rows_without_duplicating(recorded_cache, database_url):
+def test_force_replaces_rows_without_duplicating(recorded_cache, database_url, engine):
     year, event, identifier, name = BAKU_SHOOTOUT
     first = populate(database_url, recorded_cache, year, event, identifier, tables=("laps",))
-    engine = create_engine(normalise_url(database_url))
-    before = table_counts(engine)
+    before = row_counts(engine)
     forced = populate(database_url, recorded_cache, year, event, identifier, tables=("laps",),
                       force=True)
     assert forced.fastf1_loads == 1
     assert forced.rows_replaced["laps"] == first.rows_inserted["laps"] == forced.rows_inserted["laps"]
-    assert table_counts(engine) == before
-    engine.dispose()
+    assert row_counts(engine) == before
 
 
-def test_one_run_over_several_sessions_and_years_in_order(recorded_cache, sqlite_url):
-    populator = DatabasePopulator(2023, database_url=sqlite_url, events=("Azerbaijan",),
-                                  offline=True, cache_dir=recorded_cache, tables=("results",))
-    summary = populator.populate_database()
-    populator.close()
+def test_one_run_over_a_weekends_sessions_in_schedule_order(recorded_cache, sqlite_url):
+    summary = run_populator(2023, database_url=sqlite_url, events=("Azerbaijan",),
+                            offline=True, cache_dir=recorded_cache, tables=("results",))
     # Baku 2023: Practice 1, Qualifying, Sprint Shootout, Sprint, Race; the cache holds two.
     assert summary.sessions_planned == 5
-    loaded = {s.session_type for s in summary.sessions if s.outcome == "loaded"}
-    assert {"Sprint Shootout", "Sprint"} <= loaded
+    assert [(s.session_type, s.outcome) for s in summary.sessions] == [
+        ("Practice 1", "failed"), ("Qualifying", "failed"), ("Sprint Shootout", "loaded"),
+        ("Sprint", "loaded"), ("Race", "failed")]
     assert summary.sessions_failed == len(summary.failures) == 5 - summary.sessions_loaded
-    assert summary.exit_code == (1 if summary.failures else 0)
+    assert summary.exit_code == 1 and summary.fastf1_loads == 5
+    assert [row[2] for row in stored_sessions(sqlite_url)] == ["Sprint Shootout", "Sprint"]
 
 
 def test_one_populator_run_twice_counts_each_runs_loads(recorded_cache, sqlite_url):

@@ -8,6 +8,15 @@ import pytest
 
 from f1db.errors import ConfigError, F1DBError, UsageError
 from f1db.populator import DatabasePopulator
+from helpers import run_populator
+from synthetic_telemetry import restoring_fastf1_cache
+
+
+@pytest.fixture(autouse=True)
+def _fastf1_settings_put_back():
+    """These tests change FastF1's process-wide cache settings on purpose."""
+    with restoring_fastf1_cache():
+        yield
 
 
 def fastf1_cache_settings():
@@ -30,13 +39,9 @@ def test_building_a_populator_leaves_fastf1_settings_alone(recorded_cache, tmp_p
 
 def test_the_cache_is_configured_when_the_run_starts(recorded_cache, sqlite_url):
     fastf1.Cache.configure(cache_dir=str(recorded_cache.parent))
-    populator = DatabasePopulator(2021, database_url=sqlite_url, events=("Italian",),
-                                  sessions=("FP2",), tables=("results",), offline=True,
-                                  cache_dir=recorded_cache)
-    try:
-        summary = populator.populate_database()
-    finally:
-        populator.close()
+    summary = run_populator(2021, database_url=sqlite_url, events=("Italian",),
+                            sessions=("FP2",), tables=("results",), offline=True,
+                            cache_dir=recorded_cache)
     assert summary.sessions_loaded == 1
     assert fastf1.Cache._CACHE_DIR == str(recorded_cache)
 

@@ -4,38 +4,34 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from sqlalchemy import create_engine, func, select
 from sqlalchemy.exc import OperationalError
 
 import f1db.populator as populator_module
-from f1db.config import normalise_url
-from f1db.models import TABLE_NAMES, Base
-from f1db.populator import DatabasePopulator
+from helpers import row_counts, run_populator
 
-BAKU = dict(year=2023, events=("Azerbaijan",), sessions=("SS", "S"))
-
-
-def make(database_url, cache, **options):
-    year = options.pop("year")
-    return DatabasePopulator(year, database_url=database_url, offline=True, cache_dir=cache,
-                             **options)
-
-
-def counts(database_url):
-    engine = create_engine(normalise_url(database_url))
-    with engine.connect() as connection:
-        result = {name: connection.execute(select(func.count()).select_from(
-            Base.metadata.tables[name])).scalar_one() for name in (*TABLE_NAMES, "sessions")}
-    engine.dispose()
-    return result
+BAKU = dict(events=("Azerbaijan",), sessions=("SS", "S"))
 
 
 def run(database_url, cache, **options):
-    populator = make(database_url, cache, **{**BAKU, **options})
-    try:
-        return populator.populate_database()
-    finally:
-        populator.close()
+    """Baku 2023's Sprint Shootout and Sprint, offline from ``cache``, unless ``options`` say
+    otherwise."""
+    return run_populator(2023, database_url=database_url, offline=True, cache_dir=cache,
+                         **{**BAKU, **options})
+
+
+def fail_loading(monkeypatch, session_name: str, failure) -> None:
+    """FastF1's ``Session.load`` calls ``failure()`` for the session named ``session_name``
+    and loads every other session as usual."""
+    import fastf1
+
+    real_load = fastf1.core.Session.load
+
+    def load(self, *args, **kwargs):
+        if self.name == session_name:
+            failure()
+        return real_load(self, *args, **kwargs)
+
+    monkeypatch.setattr(fastf1.core.Session, "load", load)
 
 
 def test_a_crash_while_writing_leaves_no_trace_of_that_session(recorded_cache, database_url,
@@ -52,7 +48,7 @@ def test_a_crash_while_writing_leaves_no_trace_of_that_session(recorded_cache, d
     monkeypatch.setattr(populator_module, "replace_session_rows", crash_on_third_table)
     with pytest.raises(KeyboardInterrupt):
         run(database_url, recorded_cache)
-    assert set(counts(database_url).values()) == {0}     # first session rolled back whole
+    assert set(row_counts(database_url).values()) == {0}     # first session rolled back whole
 
     monkeypatch.setattr(populator_module, "replace_session_rows", real)
     summary = run(database_url, recorded_cache)
@@ -92,31 +88,19 @@ def test_the_rate_limit_stops_the_run_and_keeps_what_was_stored(recorded_cache, 
                                                                 monkeypatch):
     import fastf1
 
-    real_load = fastf1.core.Session.load
+    def rate_limited():
+        raise fastf1.exceptions.RateLimitExceededError("any API: 500 calls/h")
 
-    def load(self, *args, **kwargs):
-        if self.name == "Sprint":
-            raise fastf1.exceptions.RateLimitExceededError("any API: 500 calls/h")
-        return real_load(self, *args, **kwargs)
-
-    monkeypatch.setattr(fastf1.core.Session, "load", load)
+    fail_loading(monkeypatch, "Sprint", rate_limited)
     summary = run(database_url, recorded_cache)
     assert summary.sessions_loaded == 1 and summary.exit_code == 1
     assert "rate limit" in summary.aborted and "rerun later" in summary.aborted
-    assert counts(database_url)["sessions"] == 1
+    assert row_counts(database_url)["sessions"] == 1
 
 
 def test_fastf1_exiting_fails_only_that_session(recorded_cache, sqlite_url, monkeypatch):
-    import fastf1
-
-    real_load = fastf1.core.Session.load
-
-    def load(self, *args, **kwargs):
-        if self.name == "Sprint Shootout":
-            exit(1)     # FastF1's parsed-data cache does this when a re-download fails
-        return real_load(self, *args, **kwargs)
-
-    monkeypatch.setattr(fastf1.core.Session, "load", load)
+    # FastF1's parsed-data cache calls exit() when a re-download fails.
+    fail_loading(monkeypatch, "Sprint Shootout", lambda: exit(1))
     summary = run(sqlite_url, recorded_cache)
     assert summary.sessions_failed == 1 and summary.sessions_loaded == 1
     assert "FastF1 gave up" in summary.failures[0].reason
@@ -138,4 +122,4 @@ def test_a_value_that_does_not_fit_fails_the_session_naming_it(recorded_cache, s
     summary = run(sqlite_url, recorded_cache, sessions=("SS",))
     assert summary.sessions_failed == 1
     assert "laps.tyre_life: value 2.5 is not a whole number" in summary.failures[0].reason
-    assert set(counts(sqlite_url).values()) == {0}
+    assert set(row_counts(sqlite_url).values()) == {0}

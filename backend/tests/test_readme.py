@@ -36,6 +36,7 @@ def test_every_populate_flag_is_documented_and_exists():
 def test_every_environment_variable_is_in_env_example():
     example = (ROOT / ".env.example").read_text()
     documented = set(re.findall(r"^\| `([A-Z0-9_]+)`", README, re.M))
+    assert "DATABASE_URL" in documented, "README's table of environment variables is gone"
     documented |= {"DB_PASS", "DB_NAME", "F1_PASSWORD"}
     for name in documented:
         assert name in example, name

@@ -1,0 +1,73 @@
+"""Helpers shared by several test modules: what a database holds, and one populator run.
+
+Every reader takes a database URL (an engine is built and disposed for the call) or an
+SQLAlchemy engine the test already has.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Iterator
+
+from sqlalchemy import Connection, Engine, create_engine, func, select
+
+from f1db.config import normalise_url
+from f1db.models import LEDGER_MODELS, TABLE_NAMES, Base, SessionPart, StoredSession
+from f1db.populator import DatabasePopulator
+from f1db.summary import RunSummary
+
+LEDGER_TABLES = tuple(model.__tablename__ for model in LEDGER_MODELS)
+# Every table of the data contract: the fact tables, then the ledger.
+ALL_TABLES = (*TABLE_NAMES, *LEDGER_TABLES)
+
+
+@contextlib.contextmanager
+def connected(database: str | Engine) -> Iterator[Connection]:
+    """A connection to ``database``: a URL (its engine disposed afterwards) or an engine."""
+    if not isinstance(database, str):
+        with database.connect() as connection:
+            yield connection
+        return
+    engine = create_engine(normalise_url(database))
+    try:
+        with engine.connect() as connection:
+            yield connection
+    finally:
+        engine.dispose()
+
+
+def row_counts(database: str | Engine) -> dict[str, int]:
+    """Rows in every table: the fact tables and both ledger tables."""
+    with connected(database) as connection:
+        return {name: connection.execute(select(func.count()).select_from(
+            Base.metadata.tables[name])).scalar_one() for name in ALL_TABLES}
+
+
+def stored_sessions(database: str | Engine) -> list[tuple[int, str, str]]:
+    """(year, event name, session type) of each session in the ledger, oldest first."""
+    sessions = StoredSession.__table__
+    query = select(sessions.c.year, sessions.c.event_name,
+                   sessions.c.session_type).order_by(sessions.c.id)
+    with connected(database) as connection:
+        return [tuple(row) for row in connection.execute(query)]
+
+
+def ledger_row(database: str | Engine, year: int, session_type: str) -> dict:
+    """The session's ``sessions`` row, plus ``statuses``: table -> its ``session_parts`` status."""
+    with connected(database) as connection:
+        query = select(StoredSession.__table__).where(StoredSession.year == year,
+                                                      StoredSession.session_type == session_type)
+        row = dict(connection.execute(query).mappings().one())
+        parts = connection.execute(select(SessionPart.table_name, SessionPart.status).where(
+            SessionPart.year == year, SessionPart.session_type == session_type))
+        row["statuses"] = dict(parts.all())
+    return row
+
+
+def run_populator(year: int, **options) -> RunSummary:
+    """Build a DatabasePopulator with ``options``, run it once and close it."""
+    populator = DatabasePopulator(year, **options)
+    try:
+        return populator.populate_database()
+    finally:
+        populator.close()
