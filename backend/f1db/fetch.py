@@ -191,7 +191,9 @@ def collect_frames(session, tables: set[str], not_loaded_error: type) -> Fetched
             fetched.missing[table] = "FastF1 could not load it"
             continue
         if source.per_driver:
-            value = dict(value)
+            # Plain frames (same data, no copy): FastF1's Telemetry keeps a reference to
+            # its Session, which would keep the whole loaded session alive.
+            value = {driver: pd.DataFrame(frame) for driver, frame in value.items()}
             empty = not any(len(frame) for frame in value.values())
         else:
             value = pd.DataFrame(value)

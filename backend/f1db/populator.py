@@ -125,7 +125,7 @@ class DatabasePopulator:
             return
         try:
             fetched = self._fetch(plan, stored)
-            frames = session_frames(fetched, plan.tables, ref.key)
+            frames = session_frames(fetched.take_frames(), plan.tables, ref.key)
             parts = parts_to_record(plan, fetched, stored)
             counts = self._store_with_retry(ref, frames, parts)
         except RunAborted:

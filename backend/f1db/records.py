@@ -87,6 +87,12 @@ class FetchedSession:
                 else PartStatus.PARTIAL if table in self.partial else PartStatus.LOADED
                 for table in tables}
 
+    def take_frames(self) -> dict[str, pd.DataFrame | dict[str, pd.DataFrame]]:
+        """Hand the frames over and keep none, so that each can be freed once transformed
+        (a race's telemetry is hundreds of MB)."""
+        frames, self.frames = self.frames, {}
+        return frames
+
     def gap_reason(self, table: str) -> str | None:
         return self.missing.get(table) or self.partial.get(table)
 

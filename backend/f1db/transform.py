@@ -14,26 +14,29 @@ from sqlalchemy import Table
 
 from .errors import TransformError
 from .models import Base, fact_sources
-from .records import FetchedSession, SessionKey
+from .records import SessionKey
 
 _ONE_MS = np.timedelta64(1, "ms")
 
 
-def session_frames(fetched: FetchedSession, tables: tuple[str, ...],
-                   key: SessionKey) -> dict[str, pd.DataFrame]:
-    """Every fetched frame of ``tables`` as its table's frame, in ``tables`` order.
+def session_frames(fetched: dict[str, pd.DataFrame | dict[str, pd.DataFrame]],
+                   tables: tuple[str, ...], key: SessionKey) -> dict[str, pd.DataFrame]:
+    """FastF1's frames (``FetchedSession.take_frames()``) as table frames, in ``tables`` order.
 
-    Per-driver sources (``car_data``, ``pos_data``) are stacked first.
+    Per-driver sources (``car_data``, ``pos_data``) are stacked first. Each FastF1 frame is
+    removed from ``fetched`` once transformed, so that only one table's source and its
+    stacked copy are alive at a time next to the finished table frames.
     """
     sources = fact_sources()
     frames = {}
     for table in tables:
-        if table not in fetched.frames:
+        source = fetched.pop(table, None)
+        if source is None:
             continue
-        source = fetched.frames[table]
         if sources[table].per_driver:
             source = combine_driver_frames(source)
         frames[table] = table_frame(Base.metadata.tables[table], source, key)
+        del source
     return frames
 
 
