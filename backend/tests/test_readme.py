@@ -40,3 +40,18 @@ def test_every_environment_variable_is_in_env_example():
     documented |= {"DB_PASS", "DB_NAME", "F1_PASSWORD"}
     for name in documented:
         assert name in example, name
+
+
+def test_every_table_is_in_readme_and_architecture_table_lists():
+    """A new model must reach the documentation: README's and ARCHITECTURE's table lists
+    name every fact table, with its FastF1 source, and both ledger tables."""
+    from f1db.models import LEDGER_MODELS, fact_sources
+
+    architecture = (ROOT / "docs" / "ARCHITECTURE.md").read_text()
+    for table, source in fact_sources().items():
+        for name, text in (("README.md", README), ("docs/ARCHITECTURE.md", architecture)):
+            row = re.search(rf"^\| `{table}` \|.*$", text, re.M)
+            assert row, f"{name} has no table-list row for {table}"
+            assert source.attribute in row.group(0), (name, table, source.attribute)
+    for model in LEDGER_MODELS:
+        assert f"`{model.__tablename__}`" in README and f"`{model.__tablename__}`" in architecture
