@@ -48,6 +48,23 @@ class RunAborted(F1DBError):
 
 
 def first_line(error: BaseException) -> str:
-    """One line of an exception for a message; a database error's driver message, if any."""
-    lines = str(getattr(error, "orig", None) or error).strip().splitlines()
+    """One line of an exception for a message; a database error's driver message, if any.
+
+    pg8000 carries PostgreSQL's error fields as a dict (``{'S': 'FATAL', 'C': '3D000',
+    'M': ...}``); the user reads PostgreSQL's own message (``M``, and ``D``, its detail),
+    never the dict.
+    """
+    error = getattr(error, "orig", None) or error
+    fields = postgresql_fields(error)
+    if fields:
+        detail = f" ({fields['D']})" if fields.get("D") else ""
+        return f"{fields.get('M', 'no message')}{detail}".splitlines()[0].rstrip(".")
+    lines = str(error).strip().splitlines()
     return lines[0].rstrip(".") if lines else type(error).__name__
+
+
+def postgresql_fields(error: BaseException) -> dict:
+    """PostgreSQL's error fields from a pg8000 exception (``C`` SQLSTATE, ``M`` message,
+    ``D`` detail, ...), or {} for any other exception."""
+    first = error.args[0] if error.args else None
+    return first if isinstance(first, dict) and "M" in first else {}

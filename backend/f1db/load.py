@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, Table, delete, func, select
 
-from .errors import F1DBError, first_line
+from .errors import F1DBError, first_line, postgresql_fields
 from .records import SessionKey
 
 CSV_CHUNK_ROWS = 20_000          # ~1-2 MiB of telemetry-shaped CSV per COPY message
@@ -72,12 +72,10 @@ def _refusals_as_write_errors(table: Table):
         raise WriteError(f"{table.name}: the database refused the rows: "
                          f"{first_line(error)}") from None
     except Exception as error:
-        fields = error.args[0] if error.args and isinstance(error.args[0], dict) else {}
-        if str(fields.get("C", ""))[:2] not in _REFUSED_SQLSTATE_CLASSES:
+        if str(postgresql_fields(error).get("C", ""))[:2] not in _REFUSED_SQLSTATE_CLASSES:
             raise
-        detail = f" ({fields['D']})" if fields.get("D") else ""
         raise WriteError(f"{table.name}: the database refused the rows: "
-                         f"{fields.get('M', 'no message')}{detail}") from None
+                         f"{first_line(error)}") from None
 
 
 def count_session_rows(connection: Connection, table: Table, key: SessionKey) -> int:

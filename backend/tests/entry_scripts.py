@@ -77,5 +77,6 @@ def assert_one_line_error(result: subprocess.CompletedProcess,
     line = lines[0]
     assert line.startswith(("error:", f"{script}: error:")), line
     assert line.count("(see ") <= 1, line
+    assert "{'" not in line, line                  # never a driver's raw error fields
     assert result.returncode == 2, (result.returncode, result.stderr)
     return line

@@ -181,3 +181,14 @@ def test_a_bad_database_url_from_the_environment_names_no_flag(cli_cache, tmp_pa
     line = assert_one_line_error(result)
     assert "127.0.0.1:5999" in line and "(see " not in line, line
     assert SECRET not in result.stdout + result.stderr
+
+
+def test_a_database_the_server_does_not_have_is_postgresqls_own_words(cli_cache, postgres_url,
+                                                                      tmp_path):
+    """The server answers with an error: the line gives PostgreSQL's message, not the
+    driver's dict of error fields."""
+    missing = postgres_url.rsplit("/", 1)[0] + "/f1db_no_such_database"
+    result = populate(tmp_path, *ITALY_FP2, *offline(cli_cache), "--database-url", missing)
+    line = assert_one_line_error(result)
+    assert 'database "f1db_no_such_database" does not exist' in line, line
+    assert line.endswith("(see --database-url)"), line
