@@ -1,9 +1,10 @@
 """Where the data goes: database target and FastF1 cache, resolved from flags and environment.
 
 Precedence for the database (docs/ARCHITECTURE.md, "Where the data goes"): the URL the
-caller passes (``--database-url``), then ``DATABASE_URL``, then Cloud SQL when ``INSTANCE_CONNECTION_NAME`` is set, else an
-embedded SQLite file beside the scripts. Nothing here connects; secrets never leave
-``CloudSQLSettings`` and URLs are only ever shown with the password hidden.
+caller passes (``--database-url``), then ``DATABASE_URL``, then Cloud SQL when
+``INSTANCE_CONNECTION_NAME`` is set, else an embedded SQLite file beside the scripts.
+Nothing here connects; secrets never leave ``CloudSQLSettings`` and URLs are only ever
+shown with the password hidden.
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ class DatabaseTarget:
     url: URL | None = None
     cloud_sql: CloudSQLSettings | None = None
     parameter: str | None = None    # "database_url" when the caller passed the URL
+
     @property
     def dialect(self) -> str:
         return "postgresql" if self.cloud_sql else self.url.get_backend_name()

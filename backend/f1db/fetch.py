@@ -4,8 +4,8 @@ FastF1 never raises for a part it could not load: the attribute raises
 ``DataNotLoadedError`` when read later (docs/ARCHITECTURE.md, "What FastF1 gives").
 ``FastF1Source.fetch_session`` reads every requested part right after the load and
 reports what was missing, so the populator can store the rest and retry the gap on a
-later run. Frames are handed on exactly as FastF1 made them; shaping them is the
-transform's job.
+later run. Frames are handed on unshaped (per-driver telemetry as plain DataFrames
+sharing FastF1's data); shaping them is the transform's job.
 """
 
 from __future__ import annotations
@@ -52,7 +52,8 @@ class FastF1Source:
         return fastf1.__version__
 
     def start(self) -> None:
-        """Point FastF1 at this source's cache (and offline mode); idempotent."""
+        """Point FastF1 at this source's cache (and offline mode), again on every call: the
+        settings are process-wide, and something else may have changed them since."""
         import fastf1
 
         if self.offline and not (self.cache_dir / HTTP_CACHE_FILE).is_file():

@@ -68,14 +68,18 @@ def _refusals_as_write_errors(table: Table):
     unwrapped by SQLAlchemy."""
     try:
         yield
-    except (sqlite3.IntegrityError, sqlite3.DataError) as error:
-        raise WriteError(f"{table.name}: the database refused the rows: "
-                         f"{first_line(error)}") from None
     except Exception as error:
-        if str(postgresql_fields(error).get("C", ""))[:2] not in _REFUSED_SQLSTATE_CLASSES:
+        if not _is_refusal(error):
             raise
         raise WriteError(f"{table.name}: the database refused the rows: "
                          f"{first_line(error)}") from None
+
+
+def _is_refusal(error: Exception) -> bool:
+    """sqlite3's integrity and data errors; pg8000's errors of SQLSTATE class 22 or 23."""
+    if isinstance(error, (sqlite3.IntegrityError, sqlite3.DataError)):
+        return True
+    return str(postgresql_fields(error).get("C", ""))[:2] in _REFUSED_SQLSTATE_CLASSES
 
 
 def count_session_rows(connection: Connection, table: Table, key: SessionKey) -> int:
