@@ -1,7 +1,8 @@
 #!/usr/bin/env python
 """Create or upgrade the F1 database schema to the newest revision (Alembic).
 
-Safe to run any number of times: an up-to-date database is left as it is.
+Safe to run any number of times, also several at once: an up-to-date database is left as
+it is. Run it as the role that owns the tables (README, "Least privilege").
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from f1db.cli import ArgumentParser, add_database_url, load_env_files, run, setup_logging  # noqa: E402
 from f1db.config import resolve_database  # noqa: E402
 from f1db.db import open_database  # noqa: E402
-from f1db.schema import schema_state, upgrade, upgrade_sql  # noqa: E402
+from f1db.schema import upgrade, upgrade_sql  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -32,13 +33,14 @@ def main(argv: list[str] | None = None) -> int:
         print(upgrade_sql(f"{dialect}://"), end="")
         return 0
     with open_database(target) as database:
-        state = schema_state(database)
-        if state.up_to_date:
-            print(f"{database.describe()} is up to date (revision {state.head}); nothing to do.")
-            return 0
+        # upgrade() holds the schema lock while it checks and migrates: a run started at the
+        # same time waits, then finds nothing to do.
         before, after = upgrade(database)
-        print(f"{database.describe()}: migrated from {before or 'an empty database'} "
-              f"to revision {after}.")
+        if before == after:
+            print(f"{database.describe()} is up to date (revision {after}); nothing to do.")
+        else:
+            print(f"{database.describe()}: migrated from {before or 'an empty database'} "
+                  f"to revision {after}.")
     return 0
 
 

@@ -1,22 +1,58 @@
-"""Schema revisions through Alembic: where the database stands and how to bring it up to date."""
+"""Schema revisions through Alembic: where the database stands and how to bring it up to date.
+
+Two runs may start together on an empty database (parallel tasks, a cron job and a user).
+Whatever changes the schema therefore does it under a schema lock and re-checks where the
+database stands once the lock is held: the first run migrates, the others wait, then find
+the schema current. PostgreSQL: a transaction-level advisory lock taken in the transaction
+that runs the revisions (it needs no privilege, is scoped to the database, ends with the
+commit or with the connection, and works behind transaction-pooling proxies); SQLite: a
+file lock beside the database file. An up-to-date database never takes the lock.
+
+A careful administrator gives the loader a role that may read and write the tables but not
+create any (README, "Least privilege"): where that role meets a step it may not take, the
+error says which privilege is missing and who must run what.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import io
+import logging
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
 
 from .config import BACKEND_DIR
 from .db import Database
-from .errors import SchemaError
+from .errors import PermissionProblem, SchemaError, first_line
+from .faults import sqlstate
 from .models import Base
 
+log = logging.getLogger(__name__)
+
 ALEMBIC_INI = BACKEND_DIR / "alembic.ini"       # also what the `alembic` command reads
+
+# The advisory lock's key: a stable 64-bit number from a fixed name (Python's hash() changes
+# from process to process). Advisory locks belong to one database, so two databases on one
+# server never wait for each other.
+SCHEMA_LOCK_NAME = "f1db: schema migration"
+SCHEMA_LOCK_KEY = int.from_bytes(hashlib.sha256(SCHEMA_LOCK_NAME.encode()).digest()[:8],
+                                 "big", signed=True)
+SCHEMA_LOCK_TIMEOUT = 300.0     # seconds a run waits for another run's migration
+
+INSUFFICIENT_PRIVILEGE = "42501"   # PostgreSQL's SQLSTATE for "permission denied"
+LOCK_NOT_AVAILABLE = "55P03"       # lock_timeout expired
+LEAST_PRIVILEGE_DOCS = "see README, Least privilege"
+TABLE_PRIVILEGES = {"read": ("SELECT",), "write": ("SELECT", "INSERT", "UPDATE", "DELETE")}
 
 
 @dataclass(frozen=True)
@@ -42,22 +78,42 @@ def alembic_config(database: Database | None = None) -> Config:
 
 
 def schema_state(database: Database) -> SchemaState:
-    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     with database.engine.connect() as connection:
+        return _state(database, connection)
+
+
+def _state(database: Database, connection: Connection) -> SchemaState:
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    try:
         current = MigrationContext.configure(connection).get_current_revision()
         existing = set(inspect(connection).get_table_names())
+    except DBAPIError as error:
+        _raise_if_permission_denied(database, error, "read where the schema stands")
+        raise
     return SchemaState(current=current, head=head,
                        has_tables=bool(existing & set(Base.metadata.tables)))
 
 
 def upgrade(database: Database) -> tuple[str | None, str]:
-    """Migrate to the newest revision; returns (revision before, revision after)."""
-    before = schema_state(database)
-    if before.current is None and before.has_tables:
-        raise SchemaError("The database has F1 tables but no Alembic revision (made by another "
-                          "tool?): drop them or use an empty database, then run migrate_db.py")
-    command.upgrade(alembic_config(database), "head")
-    return before.current, schema_state(database).head
+    """Migrate to the newest revision; returns (revision before, revision after).
+
+    Both are the head when there was nothing to do, also when another run migrated the
+    database while this one waited for the schema lock.
+    """
+    state = schema_state(database)
+    if state.up_to_date:
+        return state.current, state.head
+    with schema_lock(database) as connection:
+        state = _state(database, connection)     # another run may have migrated meanwhile
+        if state.up_to_date:
+            return state.current, state.head
+        if state.current is None and state.has_tables:
+            raise SchemaError("The database has F1 tables but no Alembic revision (made by "
+                              "another tool?): drop them or use an empty database, then run "
+                              "migrate_db.py")
+        _refuse_newer_revision(state)
+        _migrate(database, connection, _may_not_create_message_for_migrate)
+    return state.current, schema_state(database).current
 
 
 def upgrade_sql(dialect_url: str) -> str:
@@ -70,28 +126,234 @@ def upgrade_sql(dialect_url: str) -> str:
     return output.getvalue()
 
 
-def require_current_schema(database: Database, *, create_if_empty: bool = True) -> SchemaState:
-    """Make sure the schema matches this code before loading.
+def require_current_schema(database: Database, *, create_if_empty: bool = True,
+                           access: str | None = "write") -> SchemaState:
+    """Make sure the schema matches this code, and that this role may use it, before loading.
 
     An empty database is created on the spot so that ``python populate_db.py`` works with
     no set-up; a database with older revisions is left to ``migrate_db.py``, so upgrades of
-    a shared database stay a deliberate step.
+    a shared database stay a deliberate step. ``access`` ("write", "read" or None): the
+    table privileges the caller needs (``require_privileges``).
     """
     state = schema_state(database)
+    if not state.up_to_date:
+        with schema_lock(database) as connection:
+            state = _current_or_created(database, connection, create_if_empty)
+    if access is not None:
+        require_privileges(database, access)
+    return state
+
+
+def _current_or_created(database: Database, connection: Connection,
+                        create_if_empty: bool) -> SchemaState:
+    """Under the schema lock: where the database stands now, creating an empty one."""
+    state = _state(database, connection)     # another run may have created it meanwhile
     if state.up_to_date:
         return state
     if state.empty and create_if_empty:
-        upgrade(database)
-        return schema_state(database)
+        _migrate(database, connection, _may_not_create_message_for_populate)
+        return _state(database, connection)
     if state.current is None:
         raise SchemaError("The database has F1 tables that Alembic does not manage: use an "
                           "empty database, or drop those tables and run migrate_db.py")
-    if state.current not in _known_revisions():
-        raise SchemaError(f"The database schema (revision {state.current}) is newer than this "
-                          f"code: update the project (git pull) before loading")
+    _refuse_newer_revision(state)
     raise SchemaError(f"The database schema is behind (revision {state.current}, newest "
                       f"{state.head}): run python migrate_db.py first")
 
 
+def _refuse_newer_revision(state: SchemaState) -> None:
+    if state.current is not None and state.current not in _known_revisions():
+        raise SchemaError(f"The database schema (revision {state.current}) is newer than this "
+                          f"code: update the project (git pull) before loading")
+
+
 def _known_revisions() -> set[str]:
     return {rev.revision for rev in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
+
+
+# -- migrating -----------------------------------------------------------------------------
+
+def _migrate(database: Database, connection: Connection, may_not_create) -> None:
+    """Run the revisions on the locked connection, in its transaction (the lock's holder
+    commits); a role that may not create tables is told who must run what.
+
+    PostgreSQL: CREATE on the schema is checked first, so the usual case (a loader role on
+    a database nobody migrated yet) gets its own message; a privilege only the failing
+    statement reveals (ALTER on a table another role owns) is reported as PostgreSQL
+    words it.
+    """
+    if database.dialect == "postgresql":
+        role, schema, can_create = connection.execute(text(
+            "SELECT current_user, coalesce(current_schema(), 'public'), "
+            "coalesce(has_schema_privilege(coalesce(current_schema(), 'public'), "
+            "'CREATE'), false)")).one()
+        if not can_create:
+            raise PermissionProblem(may_not_create(_quoted(connection, role), schema))
+    config = alembic_config(database)
+    config.attributes["connection"] = connection
+    try:
+        command.upgrade(config, "head")
+    except DBAPIError as error:
+        _raise_if_permission_denied(database, error, "change the schema", migrating=True)
+        raise
+
+
+def _may_not_create_message_for_populate(role: str, schema: str) -> str:
+    return (f"The database is empty and role {role} may not create tables in schema "
+            f"{schema}: the database owner must run `python migrate_db.py` once "
+            f"({LEAST_PRIVILEGE_DOCS})")
+
+
+def _may_not_create_message_for_migrate(role: str, schema: str) -> str:
+    return (f"Role {role} may not create tables in schema {schema}, which migrating needs: "
+            f"run `python migrate_db.py` as the database owner, or have the owner "
+            f"GRANT CREATE ON SCHEMA {schema} TO {role} ({LEAST_PRIVILEGE_DOCS})")
+
+
+# -- the schema lock -----------------------------------------------------------------------
+
+@contextlib.contextmanager
+def schema_lock(database: Database, *,
+                timeout: float = SCHEMA_LOCK_TIMEOUT) -> Iterator[Connection]:
+    """A connection on which this run alone checks and changes the schema; other runs wait
+    up to ``timeout``. Committed when the block ends without an error, else rolled back."""
+    if database.dialect == "postgresql":
+        with _postgresql_schema_lock(database, timeout) as connection:
+            yield connection
+    else:                         # SQLite (config refuses other databases)
+        with _sqlite_schema_lock(database, timeout), database.engine.connect() as connection:
+            yield connection
+            connection.commit()
+
+
+@contextlib.contextmanager
+def _postgresql_schema_lock(database: Database, timeout: float) -> Iterator[Connection]:
+    """``pg_advisory_xact_lock`` in the transaction that then runs the revisions: PostgreSQL's
+    DDL is transactional, so the schema appears all at once, with the lock's release."""
+    key = {"key": SCHEMA_LOCK_KEY}
+    with database.engine.connect() as connection:
+        if not connection.execute(text("SELECT pg_try_advisory_xact_lock(:key)"),
+                                  key).scalar():
+            log.info("Another run is creating or upgrading the schema of %s: waiting for it "
+                     "(at most %.0f s)", database.describe(), timeout)
+            connection.execute(text(f"SET LOCAL lock_timeout = '{int(timeout * 1000)}ms'"))
+            try:
+                connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), key)
+            except DBAPIError as error:
+                if sqlstate(error) != LOCK_NOT_AVAILABLE:
+                    raise
+                raise SchemaError(_still_locked_message(database, timeout)) from None
+            connection.execute(text("SET LOCAL lock_timeout TO DEFAULT"))
+        yield connection
+        connection.commit()               # ends the transaction, and the lock with it
+
+
+@contextlib.contextmanager
+def _sqlite_schema_lock(database: Database, timeout: float) -> Iterator[None]:
+    """A file lock beside the database file (``<file>.schema.lock``, left in place: it is
+    empty, and deleting a lock file other processes may hold open is a race). The OS
+    releases it if the process dies."""
+    from filelock import FileLock, Timeout
+
+    path = Path(f"{Path(database.target.url.database).expanduser().resolve()}.schema.lock")
+    lock = FileLock(path)
+    try:
+        try:
+            lock.acquire(timeout=0)
+        except Timeout:
+            log.info("Another run is creating or upgrading the schema of %s: waiting for it "
+                     "(at most %.0f s)", database.describe(), timeout)
+            lock.acquire(timeout=timeout)
+    except Timeout:
+        raise SchemaError(_still_locked_message(database, timeout, path)) from None
+    except OSError as error:
+        raise SchemaError(f"Cannot take the schema lock {path} ({error.strerror or error}): "
+                          f"the database's folder must be writable") from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def _still_locked_message(database: Database, timeout: float, path: Path | None = None) -> str:
+    held = f" (lock file {path})" if path else ""
+    return (f"Another run has been creating or upgrading the schema of {database.describe()} "
+            f"for more than {timeout:.0f} s{held}: wait until it ends, then run again")
+
+
+# -- privileges (PostgreSQL) ---------------------------------------------------------------
+
+def require_privileges(database: Database, access: str = "write") -> None:
+    """Refuse to start when this role may not read ("read") or also write ("write") every
+    table, or may not use a table's id sequence: one line naming the first gap and the grant
+    that closes it, instead of a failure halfway through a load. SQLite has no roles."""
+    if database.dialect != "postgresql":
+        return
+    needed = TABLE_PRIVILEGES[access]
+    tables = sorted(Base.metadata.tables)
+    values = ", ".join(f"(:t{i})" for i in range(len(tables)))
+    checks = ", ".join(f"coalesce(has_table_privilege(to_regclass(name), '{privilege}'), true)"
+                       for privilege in needed)
+    with database.engine.connect() as connection:
+        role, schema = connection.execute(text(
+            "SELECT current_user, coalesce(current_schema(), 'public')")).one()
+        role = _quoted(connection, role)
+        rows = connection.execute(text(f"SELECT name, {checks} FROM (VALUES {values}) "
+                                       f"AS t(name)"),
+                                  {f"t{i}": name for i, name in enumerate(tables)}).all()
+        sequences = _sequences_without_usage(connection, needed)
+    refused = [(row[0], [p for p, ok in zip(needed, row[1:]) if not ok]) for row in rows]
+    refused = [(table, missing) for table, missing in refused if missing]
+    grant_tables = (f"have the owner GRANT {', '.join(TABLE_PRIVILEGES['write'])} ON ALL "
+                    f"TABLES IN SCHEMA {schema} TO {role}")
+    if refused:
+        table, missing = refused[0]
+        verb = "read" if "SELECT" in missing else "write"
+        more = f" (and {len(refused) - 1} more tables)" if len(refused) > 1 else ""
+        raise PermissionProblem(f"Role {role} may not {verb} table {table}{more}: "
+                                f"{grant_tables} ({LEAST_PRIVILEGE_DOCS})")
+    if sequences:
+        raise PermissionProblem(f"Role {role} may not use sequence {sequences[0]}: have the "
+                                f"owner GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA "
+                                f"{schema} TO {role} ({LEAST_PRIVILEGE_DOCS})")
+
+
+def _sequences_without_usage(connection: Connection, needed: tuple[str, ...]) -> list[str]:
+    """Sequences of our autoincrement columns this role may not draw from (writers only)."""
+    if "INSERT" not in needed:
+        return []
+    columns = [(table.name, table.autoincrement_column.name)
+               for table in Base.metadata.sorted_tables if table.autoincrement_column is not None]
+    missing = []
+    for table, column in columns:
+        sequence = connection.execute(text("SELECT pg_get_serial_sequence(:t, :c)"),
+                                      {"t": table, "c": column}).scalar()
+        if sequence and not connection.execute(text(
+                "SELECT has_sequence_privilege(:s, 'USAGE')"), {"s": sequence}).scalar():
+            missing.append(sequence)
+    return missing
+
+
+def _raise_if_permission_denied(database: Database, error: DBAPIError, step: str, *,
+                                migrating: bool = False) -> None:
+    """PostgreSQL refused a statement for lack of privilege: one line, PostgreSQL's words."""
+    if sqlstate(error) != INSUFFICIENT_PRIVILEGE:
+        return
+    role = _current_role(database)
+    who = ("run `python migrate_db.py` as the database owner (the role that owns the tables)"
+           if migrating else "have the database owner grant it")
+    raise PermissionProblem(f"Role {role} may not {step} ({first_line(error)}): {who} "
+                            f"({LEAST_PRIVILEGE_DOCS})") from None
+
+
+def _current_role(database: Database) -> str:
+    try:
+        with database.engine.connect() as connection:
+            return _quoted(connection, connection.execute(text("SELECT current_user")).scalar())
+    except DBAPIError:
+        return "of this connection"
+
+
+def _quoted(connection: Connection, role: str) -> str:
+    """A role name as it must be written in a GRANT (IAM users hold '@' and '.')."""
+    return connection.dialect.identifier_preparer.quote(role)

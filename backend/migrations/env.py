@@ -2,7 +2,9 @@
 
 Run three ways, all with the same revisions:
 * by f1db.schema (migrate_db.py, populate_db.py on an empty database), which hands over
-  its open ``Database`` in ``config.attributes["database"]``;
+  its open ``Database`` in ``config.attributes["database"]`` and the connection holding the
+  schema lock in ``config.attributes["connection"]``: the revisions run in that
+  connection's transaction, which f1db.schema commits (releasing the lock with it);
 * by f1db.schema.upgrade_sql (``migrate_db.py --sql``), offline, printing DDL;
 * by the ``alembic`` command from backend/ with alembic.ini (writing a new revision), which
   connects the way the scripts do: DATABASE_URL, Cloud SQL variables, .env.
@@ -52,14 +54,21 @@ def _database():
     return open_database(resolve_database()), True
 
 
+def run_migrations_on(connection) -> None:
+    context.configure(connection=connection, target_metadata=target_metadata,
+                      render_as_batch=connection.dialect.name == "sqlite")
+    with context.begin_transaction():     # a no-op inside the caller's transaction
+        context.run_migrations()
+
+
 def run_online() -> None:
+    if "connection" in config.attributes:
+        run_migrations_on(config.attributes["connection"])
+        return
     database, opened_here = _database()
     try:
         with database.engine.connect() as connection:
-            context.configure(connection=connection, target_metadata=target_metadata,
-                              render_as_batch=connection.dialect.name == "sqlite")
-            with context.begin_transaction():
-                context.run_migrations()
+            run_migrations_on(connection)
             connection.commit()
     finally:
         if opened_here:
