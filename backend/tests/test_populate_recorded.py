@@ -6,18 +6,17 @@ and every value); a rerun must make no FastF1 load and add no row.
 
 from __future__ import annotations
 
-import math
 import os
 import time
 
 import fastf1
-import pandas as pd
 import pytest
-from sqlalchemy import create_engine, select
+from sqlalchemy import create_engine
 
 from f1db.config import normalise_url
-from f1db.models import TABLE_NAMES, Base, fact_sources
+from f1db.models import TABLE_NAMES
 from f1db.populator import DatabasePopulator
+from fastf1_comparison import assert_table_matches, fastf1_frame, stored_rows
 from helpers import ledger_row, row_counts, run_populator, stored_sessions
 
 # (year, event, session identifier, FastF1 session name)
@@ -39,95 +38,12 @@ def fastf1_session(cache_dir, year, event, session):
     return loaded
 
 
-def fastf1_frame(session, table):
-    """FastF1's DataFrame for a table, or None when FastF1 has no such data."""
-    try:
-        value = getattr(session, fact_sources()[table].attribute)
-    except fastf1.exceptions.DataNotLoadedError:
-        return None
-    if isinstance(value, dict):
-        if not value:
-            return None
-        parts = []
-        for driver, frame in value.items():
-            frame = pd.DataFrame(frame).reset_index(drop=True)
-            frame["driver_number"], frame["sample_index"] = driver, range(len(frame))
-            parts.append(frame)
-        return pd.concat(parts, ignore_index=True)
-    frame = pd.DataFrame(value).reset_index(drop=True)
-    return None if frame.empty and not fact_sources()[table].may_be_empty else frame
-
-
 @pytest.fixture
 def engine(database_url):
     """An engine on `database_url`, to read what a test stored; disposed afterwards."""
     engine = create_engine(normalise_url(database_url))
     yield engine
     engine.dispose()
-
-
-def stored_rows(engine, table_name, year, session_name):
-    table = Base.metadata.tables[table_name]
-    query = select(table).where(table.c.year == year, table.c.session_type == session_name)
-    with engine.connect() as connection:
-        return [dict(row) for row in connection.execute(query).mappings()]
-
-
-def expected_value(value, kind):
-    """FastF1's value as the data contract says it is stored (independent of f1db.transform)."""
-    if value is None or (not isinstance(value, str) and pd.isna(value)):
-        return None
-    if kind == "duration_ms":
-        return int(math.floor(pd.Timedelta(value).value / 1e6 + 0.5))
-    if kind == "timestamp_utc":
-        return pd.Timestamp(value).round("us").to_pydatetime()
-    if kind == "integer":
-        return int(value)
-    if kind == "real":
-        return float(value)
-    if kind == "flag":
-        return bool(value)
-    return str(value)
-
-
-def natural_key(table, row):
-    """A stored row's natural key (its primary key after the session key)."""
-    return tuple(row[column.name] for column in list(table.primary_key.columns)[3:])
-
-
-def expected_key(table, index, source):
-    """The natural key FastF1's row ``index`` must be stored under, read from the model:
-    FastF1 columns by their kind, ``sequence`` the row's position, the stacked frame's own
-    ``driver_number``/``sample_index`` for telemetry."""
-    key = []
-    for column in list(table.primary_key.columns)[3:]:
-        if "source" in column.info:
-            key.append(expected_value(source.get(column.info["source"]), column.info["kind"]))
-        elif column.name == "sequence":
-            key.append(index)
-        else:
-            key.append(source.get(column.name))
-    return tuple(key)
-
-
-def assert_table_matches(engine, table_name, frame, year, session_name):
-    """Rows stored == FastF1's rows, value for value, column by column."""
-    table = Base.metadata.tables[table_name]
-    rows = stored_rows(engine, table_name, year, session_name)
-    assert len(rows) == len(frame), f"{table_name}: {len(rows)} rows, FastF1 has {len(frame)}"
-    by_key = {natural_key(table, row): row for row in rows}
-    assert len(by_key) == len(rows)
-    for index, source in frame.iterrows():
-        row = by_key[expected_key(table, index, source)]
-        for column in table.columns:
-            if "source" not in column.info:
-                continue
-            want = expected_value(source.get(column.info["source"]), column.info["kind"])
-            got = row[column.name]
-            if isinstance(want, float) and got is not None:
-                assert got == pytest.approx(want, rel=1e-12), (table_name, column.name, index)
-            else:
-                assert got == want, (table_name, column.name, index, got, want)
 
 
 @pytest.mark.parametrize("recorded", [ITALY_FP2, BAKU_SHOOTOUT, BAHRAIN_RACE],
