@@ -21,5 +21,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from f1db.models import (FACT_MODELS, LEDGER_MODELS, TABLE_NAMES, Base,  # noqa: E402,F401
-                         Lap, Position, RaceControlMessage, Result, SessionPart, SessionStatus,
+                         Lap, Position, RaceControlMessage, Result, SessionFailure, SessionPart,
+                         SessionStatus,
                          StoredSession, Telemetry, TrackStatus, Weather)

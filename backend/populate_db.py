@@ -1,13 +1,14 @@
 #!/usr/bin/env python
-"""Fill a SQL database with a season of Formula 1 sessions from FastF1.
+"""Fill a SQL database with seasons of Formula 1 sessions from FastF1.
 
 Edit YEAR and MAX_EVENTS below, or override them with flags (see --help). Rerun at any
 time: sessions already stored are skipped without calling FastF1, missing parts are
-retried, and nothing is ever stored twice.
+retried, and nothing is ever stored twice, however many runs work at once.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 from argparse import RawDescriptionHelpFormatter
 from pathlib import Path
@@ -21,29 +22,44 @@ from f1db.fetch import SESSION_ABBREVIATIONS  # noqa: E402
 from f1db.models import TABLE_NAMES  # noqa: E402
 from f1db.populator import DatabasePopulator  # noqa: E402
 from f1db.progress import NullProgress, TqdmProgress  # noqa: E402
-from f1db.selection import choose_tables  # noqa: E402
+from f1db.selection import choose_tables, parse_years  # noqa: E402
+from f1db.signals import stop_on_signals  # noqa: E402
 
 YEAR = 2018        # the season to load
 MAX_EVENTS = 1     # how many events of the season (0 = all of them)
+EXIT_BUDGET_SPENT = 3
 
 EPILOG = """\
 exit codes: 0 every selected session stored or skipped (missing upstream parts included),
-            1 a session failed or the run stopped, 2 bad usage or configuration.
+            1 a session failed or the run stopped, 2 bad usage, configuration or a
+            permission the database role lacks, 3 the hour's request budget is spent
+            (--no-wait), 130 SIGINT, 143 SIGTERM (the session in flight is rolled back).
 environment (also read from .env): DATABASE_URL; INSTANCE_CONNECTION_NAME, DB_USER, DB_PASS,
-DB_NAME, PRIVATE_IP, DB_IAM_AUTH for Cloud SQL; FASTF1_CACHE_DIR; F1_USERNAME, F1_PASSWORD.
+DB_NAME, PRIVATE_IP, DB_IAM_AUTH for Cloud SQL; FASTF1_CACHE_DIR; F1_USERNAME, F1_PASSWORD;
+CLOUD_RUN_TASK_INDEX/CLOUD_RUN_TASK_COUNT or JOB_COMPLETION_INDEX/SHARD_COUNT (the shard).
 See README.md and .env.example."""
-
-
-def season(value: str) -> int:
-    if not value.strip().isdigit():
-        raise UsageError(f"--year must be a season such as 2023, not '{value}'")
-    return int(value)
 
 
 def event_count(value: str) -> int:
     if not value.strip().lstrip("-").isdigit() or int(value) < 0:
         raise UsageError(f"--max-events must be 0 (no limit) or more, not '{value}'")
     return int(value)
+
+
+def whole_number(flag: str, value: str) -> int:
+    if not value.strip().isdigit():
+        raise UsageError(f"{flag} must be a whole number of 0 or more, not '{value}'")
+    return int(value)
+
+
+def positive_number(flag: str, value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        number = -1.0
+    if not number >= 0:
+        raise UsageError(f"{flag} must be a number of 0 or more, not '{value}'")
+    return number
 
 
 def table_list(value: str | None, *, telemetry: bool) -> tuple[str, ...]:
@@ -55,8 +71,9 @@ def table_list(value: str | None, *, telemetry: bool) -> tuple[str, ...]:
 def build_parser() -> ArgumentParser:
     parser = ArgumentParser(prog="populate_db.py", description=__doc__.split("\n\n")[0],
                             epilog=EPILOG, formatter_class=RawDescriptionHelpFormatter)
-    parser.add_argument("--year", type=str, default=str(YEAR),
-                        help=f"season to load (default: YEAR = {YEAR})")
+    parser.add_argument("--year", type=str, default=None, metavar="YEARS",
+                        help=f"season(s) to load: 2023, 2018-2024, 2019,2021 (default: YEAR = "
+                             f"{YEAR}; with --watch, the current season)")
     parser.add_argument("--max-events", type=str, default=None, metavar="N",
                         help=f"load at most N events of the season, 0 for all (default: "
                              f"MAX_EVENTS = {MAX_EVENTS}, or all events named with --event)")
@@ -79,7 +96,41 @@ def build_parser() -> ArgumentParser:
     parser.add_argument("--cache-dir", metavar="DIR",
                         help="FastF1 cache folder, created if missing (default: "
                              "FASTF1_CACHE_DIR, then backend/fastf1_cache)")
+    parser.add_argument("--refresh-older-than", metavar="DAYS_OR_VERSION",
+                        help="also reload sessions stored more than DAYS ago, or by a FastF1 "
+                             "older than VERSION (e.g. 3.9.0)")
     add_database_url(parser)
+    runs = parser.add_argument_group("long runs and many workers")
+    runs.add_argument("--plan", action="store_true",
+                      help="print what is stored, partial, missing or failed per season and "
+                           "event, and the requests and time the rest needs; loads nothing, "
+                           "writes nothing")
+    runs.add_argument("--shard", metavar="K/N",
+                      help="only shard K of N of the selection (split by estimated cost; the "
+                           "same split in every worker); default from CLOUD_RUN_TASK_INDEX/"
+                           "CLOUD_RUN_TASK_COUNT or JOB_COMPLETION_INDEX/SHARD_COUNT")
+    runs.add_argument("--retries", metavar="N", default="3",
+                      help="new attempts of a session after a transient fault (default 3)")
+    runs.add_argument("--retry-wait", metavar="SECONDS", default="10",
+                      help="first backoff wait, doubled per attempt, with jitter, at most "
+                           "300 s (default 10)")
+    runs.add_argument("--requests-per-hour", metavar="N", default="500",
+                      help="this machine's live timing request budget, shared by every run "
+                           "on it (default and most: FastF1's 500; Jolpica gets 2/5 of it)")
+    runs.add_argument("--no-wait", action="store_true",
+                      help="when the hour's request budget is spent, stop (exit 3) instead "
+                           "of waiting for it")
+    runs.add_argument("--watch", action="store_true",
+                      help="keep the season current: load each session once it has ended "
+                           "plus --watch-delay; runs until SIGTERM or Ctrl-C")
+    runs.add_argument("--poll-interval", metavar="MINUTES", default="15",
+                      help="--watch: minutes between polls (default 15)")
+    runs.add_argument("--watch-delay", metavar="MINUTES", default="90",
+                      help="--watch: minutes after a session's end before loading it "
+                           "(default 90: data arrives 30-120 minutes late)")
+    runs.add_argument("--give-up-after", metavar="DAYS", default="7",
+                      help="--watch: stop retrying a session's missing parts once it is this "
+                           "many days old (default 7)")
     parser.add_argument("--summary-json", metavar="PATH",
                         help="also write the run summary as JSON to PATH")
     parser.add_argument("--log-file", metavar="PATH", default=str(BACKEND_DIR / "populate_db.log"),
@@ -95,7 +146,10 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.quiet and args.verbose:
         raise UsageError("--quiet and --verbose contradict each other: pick one")
-    year = season(args.year)
+    if args.plan and args.watch:
+        raise UsageError("--plan and --watch contradict each other: pick one")
+    years = parse_years(args.year or str(dt.datetime.now(dt.timezone.utc).year
+                                         if args.watch else YEAR))
     max_events = event_count(args.max_events) if args.max_events is not None else (
         None if args.event else MAX_EVENTS)
     summary_path = Path(args.summary_json) if args.summary_json else None
@@ -107,19 +161,40 @@ def main(argv: list[str] | None = None) -> int:
     load_env_files()
 
     populator = DatabasePopulator(
-        year, database_url=args.database_url, events=tuple(args.event),
+        years, database_url=args.database_url, events=tuple(args.event),
         sessions=tuple(args.session),
         tables=table_list(args.tables, telemetry=not args.no_telemetry),
         force=args.force, offline=args.offline, cache_dir=args.cache_dir,
         include_testing=args.include_testing,
-        progress=TqdmProgress() if show_bars else NullProgress())
-    try:
-        summary = populator.populate_database(max_events=max_events or None)
-    finally:
-        populator.close()
+        progress=TqdmProgress() if show_bars else NullProgress(),
+        shard=args.shard, retries=whole_number("--retries", args.retries),
+        retry_wait=positive_number("--retry-wait", args.retry_wait),
+        wait_for_budget=not args.no_wait,
+        requests_per_hour=whole_number("--requests-per-hour", args.requests_per_hour),
+        refresh_older_than=args.refresh_older_than)
+    with stop_on_signals():
+        try:
+            if args.plan:
+                summary = populator.plan_run(max_events=max_events or None)
+            elif args.watch:
+                summary = populator.watch(
+                    max_events=max_events or None,
+                    poll_seconds=60 * positive_number("--poll-interval", args.poll_interval),
+                    delay=dt.timedelta(minutes=positive_number("--watch-delay",
+                                                               args.watch_delay)),
+                    give_up_after=dt.timedelta(days=positive_number("--give-up-after",
+                                                                    args.give_up_after)))
+            else:
+                summary = populator.populate_database(max_events=max_events or None)
+        finally:
+            populator.close()
     if summary_path:
         summary.write_json(summary_path)
-    print(summary.render(), file=sys.stderr if args.quiet else sys.stdout)
+    output = sys.stderr if args.quiet else sys.stdout
+    print(summary.render_plan() if args.plan else summary.render(), file=output)
+    if summary.exit_code == EXIT_BUDGET_SPENT:
+        print("Resume: run the same command again once the budget frees up; stored sessions "
+              "are skipped.", file=output)
     return summary.exit_code
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Callable
 
 from .config import BACKEND_DIR
-from .errors import F1DBError
+from .errors import F1DBError, Interrupted
 
 EXIT_OK, EXIT_USAGE = 0, 2
 _FILE_ONLY_LOGGER = "f1db.exit"
@@ -81,11 +81,14 @@ def setup_logging(*, quiet: bool = False, verbose: bool = False,
     # log file, and to the screen only with --verbose.
     library_handlers = (handlers if verbose else handlers[1:]) or [logging.NullHandler()]
     logging.captureWarnings(True)
-    for name in ("fastf1", "py.warnings"):
+    # SQLAlchemy's pool logs a full traceback when it drops a broken connection that the
+    # populator then retries: handled faults are for the log file, not the console.
+    for name in ("fastf1", "py.warnings", "sqlalchemy"):
         library_logger = logging.getLogger(name)
         library_logger.handlers[:] = library_handlers
         library_logger.propagate = False
     logging.getLogger("fastf1").setLevel(logging.INFO if verbose else logging.WARNING)
+    logging.getLogger("sqlalchemy").setLevel(logging.WARNING)
     for noisy in ("alembic", "google", "urllib3"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
@@ -94,7 +97,10 @@ def setup_logging(*, quiet: bool = False, verbose: bool = False,
 # the scripts name it by their flag.
 FLAGS = {"year": "--year", "max_events": "--max-events", "events": "--event",
          "sessions": "--session", "tables": "--tables", "offline": "--offline",
-         "cache_dir": "--cache-dir", "database_url": "--database-url"}
+         "cache_dir": "--cache-dir", "database_url": "--database-url", "shard": "--shard",
+         "retries": "--retries", "retry_wait": "--retry-wait",
+         "requests_per_hour": "--requests-per-hour",
+         "refresh_older_than": "--refresh-older-than"}
 
 
 def error_line(error: F1DBError) -> str:
@@ -118,4 +124,8 @@ def run(main: Callable[[], int]) -> None:
         print("Interrupted: sessions stored so far are kept; run again to resume.",
               file=sys.stderr)
         code = 130
+    except Interrupted as stop:
+        print(f"Stopped by {stop.signal_name}: sessions stored so far are kept; run again to "
+              f"resume.", file=sys.stderr)
+        code = stop.exit_code
     sys.exit(code)

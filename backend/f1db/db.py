@@ -7,12 +7,16 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 
 from .config import DatabaseTarget
 from .errors import ConfigError, first_line
 
 log = logging.getLogger(__name__)
+
+# How long a SQLite write waits while another run writes (a race with telemetry takes
+# seconds to write); after that the session is retried with backoff.
+SQLITE_BUSY_SECONDS = 120
 
 
 class Database:
@@ -84,7 +88,7 @@ def _create_url_engine(target: DatabaseTarget) -> Engine:
         if not folder.is_dir():
             raise ConfigError(f"Cannot create the SQLite file {url.database}: folder {folder} "
                               f"does not exist", parameter=target.parameter)
-        engine = create_engine(url)
+        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_SECONDS})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     return create_engine(url, pool_pre_ping=True, connect_args={"timeout": 30})
@@ -113,11 +117,3 @@ def _open_cloud_sql(target: DatabaseTarget) -> Database:
     # The connector's sockets have no keepalive: ping before use, the loader retries drops.
     engine = create_engine("postgresql+pg8000://", creator=connect, pool_pre_ping=True)
     return Database(engine, target, connector)
-
-
-def is_connection_lost(error: BaseException) -> bool:
-    """True for errors after which a retry on a fresh connection may succeed."""
-    if not isinstance(error, DBAPIError):
-        return False
-    # pg8000 reports a dropped socket as InterfaceError("network error") on some paths.
-    return bool(error.connection_invalidated) or "network error" in str(error).lower()

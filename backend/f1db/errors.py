@@ -43,8 +43,52 @@ class TransformError(F1DBError):
     """A FastF1 value that cannot be stored as its column's kind (names column and value)."""
 
 
+class PermissionProblem(F1DBError):
+    """The database role lacks a privilege the step needs (exit code 2): the message says
+    which privilege, and who must run what (README, "Least privilege")."""
+
+    exit_code = 2
+
+
+class TransientError(F1DBError):
+    """A fault that may pass (a dropped connection, a timeout, HTTP 5xx or 429, a
+    serialization failure or deadlock): the session is rolled back and retried with
+    backoff, then recorded as failed if it keeps happening."""
+
+
 class RunAborted(F1DBError):
-    """A failure that makes every further session pointless (rate limit, lost database)."""
+    """A failure that makes every further session pointless (lost database, no budget)."""
+
+
+class RequestBudgetSpent(RunAborted):
+    """The hour's request budget is spent and the run was told not to wait (exit code 3).
+
+    ``retry_at``: when the budget frees up again (epoch seconds), for the resume hint.
+    """
+
+    exit_code = 3
+
+    def __init__(self, message: str, *, retry_at: float | None = None):
+        super().__init__(message)
+        self.retry_at = retry_at
+
+
+class Interrupted(BaseException):
+    """SIGINT or SIGTERM: the session in flight is rolled back, the summary is written, and
+    the process exits 128 + the signal's number (130, 143).
+
+    A BaseException, like KeyboardInterrupt, so that no ``except Exception`` on the way
+    (FastF1 has several) can swallow it.
+    """
+
+    def __init__(self, signal_number: int, signal_name: str):
+        super().__init__(signal_name)
+        self.signal_number = signal_number
+        self.signal_name = signal_name
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + self.signal_number
 
 
 def first_line(error: BaseException) -> str:

@@ -6,6 +6,12 @@ FastF1 never raises for a part it could not load: the attribute raises
 reports what was missing, so the populator can store the rest and retry the gap on a
 later run. Frames are handed on unshaped (per-driver telemetry as plain DataFrames
 sharing FastF1's data); shaping them is the transform's job.
+
+Every real network request FastF1 makes passes the ``RequestMeter`` (http_meter.py),
+which charges the machine-wide request budget (budget.py) and notes transient HTTP
+faults. FastF1 turns most of those into a missing part; a load that saw one and came
+back with a gap raises TransientError instead, so the session is retried rather than
+stored with a hole a passing 503 made.
 """
 
 from __future__ import annotations
@@ -15,11 +21,14 @@ import datetime as dt
 import logging
 import os
 import sys
+import time
 from pathlib import Path
 
 import pandas as pd
 
-from .errors import FetchError, RunAborted, UsageError, first_line
+from .budget import RequestBudget, SystemClock
+from .errors import FetchError, RequestBudgetSpent, TransientError, UsageError, first_line
+from .http_meter import RequestMeter
 from .models import fact_sources
 from .records import EventRef, FetchedSession, SessionKey, SessionRef
 
@@ -28,6 +37,23 @@ log = logging.getLogger(__name__)
 SESSION_ABBREVIATIONS = ("FP1", "FP2", "FP3", "Q", "SQ", "SS", "S", "R")
 _CLASSIFIED_SESSIONS = {"Race", "Sprint", "Qualifying", "Sprint Qualifying", "Sprint Shootout"}
 HTTP_CACHE_FILE = "fastf1_http_cache.sqlite"
+BUDGET_FILE = "f1db_request_budget.sqlite"   # beside FastF1's cache: shared by every run
+
+# Requests a cold ``Session.load`` makes (counted through the replayed recordings):
+# SessionInfo, DriverList, SessionStatus, TrackStatus, TimingData, TimingAppData and
+# RaceControlMessages from live timing, results from Jolpica; WeatherData with weather;
+# CarData.z and Position.z with telemetry. A cached session costs nothing.
+LOAD_REQUESTS = {"base": 7, "weather": 1, "telemetry": 2}
+LOAD_JOLPICA_REQUESTS = 1
+
+
+class FastF1RateLimited(FetchError):
+    """FastF1's own per-process limiter refused a request; ``wait_seconds`` until it
+    lets requests through again."""
+
+    def __init__(self, message: str, wait_seconds: float):
+        super().__init__(message)
+        self.wait_seconds = wait_seconds
 
 
 class FastF1Source:
@@ -37,11 +63,18 @@ class FastF1Source:
     applied by :meth:`start`, which the populator calls when a run starts.
     """
 
-    def __init__(self, *, cache_dir: Path, offline: bool = False):
+    def __init__(self, *, cache_dir: Path, offline: bool = False, requests_per_hour: int = 500,
+                 wait_for_budget: bool = True, countdown=None, clock=None):
         self.cache_dir = cache_dir
         self.offline = offline
+        self.requests_per_hour = requests_per_hour
+        self.wait_for_budget = wait_for_budget
+        self.clock = clock or SystemClock()
+        self.countdown = countdown or (lambda seconds, reason: self.clock.sleep(seconds))
         self.loads = 0
         self.schedules: dict[int, pd.DataFrame] = {}
+        self.budget: RequestBudget | None = None
+        self.meter: RequestMeter | None = None
         self._fastf1 = None
         self._warned_no_account = False
 
@@ -67,7 +100,39 @@ class FastF1Source:
                              f"{error.strerror}", parameter="cache_dir") from None
         fastf1.Cache.configure(cache_dir=str(self.cache_dir))
         fastf1.Cache.offline_mode(self.offline)
+        if self.budget is None and not self.offline:
+            self.budget = RequestBudget(self.cache_dir / BUDGET_FILE,
+                                        requests_per_hour=self.requests_per_hour,
+                                        clock=self.clock)
+        self.meter = self.meter or RequestMeter(self.budget, wait=self.wait_for_budget,
+                                                countdown=self.countdown)
+        from fastf1.req import Cache
+
+        for session in (Cache._requests_session_cached, Cache._requests_session):
+            if session is not None:
+                self.meter.install(session)
         self._fastf1 = fastf1
+
+    @property
+    def requests(self) -> int:
+        """Real network requests FastF1 made through this source (cache hits excluded)."""
+        return self.meter.requests_sent if self.meter else 0
+
+    def ensure_budget(self, tables: set[str]) -> None:
+        """Wait (or stop) until the budget has room for a cold load of ``tables``, so a
+        session is not started only to stall halfway through with its lock held."""
+        if self.budget is None:
+            return
+        requests, jolpica = estimated_requests(tables)
+        self.budget.ensure_room(requests, jolpica, wait=self.wait_for_budget,
+                                countdown=self.countdown)
+
+    def wait_out(self, error: FastF1RateLimited) -> None:
+        """FastF1's own limiter refused: wait until it lets requests through, or stop."""
+        if not self.wait_for_budget:
+            raise RequestBudgetSpent(f"{error}: rerun later; stored sessions are kept",
+                                     retry_at=self.clock.time() + error.wait_seconds)
+        self.countdown(error.wait_seconds, str(error))
 
     @property
     def fastf1(self):
@@ -88,10 +153,16 @@ class FastF1Source:
     def season(self, year: int, *, include_testing: bool = False) -> list[EventRef]:
         """The season's events in schedule order (testing first, when asked for)."""
         fastf1 = self.fastf1
+        self.meter.start_load()
         try:
             with self._no_credential_prompt():
                 schedule = fastf1.get_event_schedule(year, include_testing=include_testing)
+        except fastf1.exceptions.RateLimitExceededError as error:
+            raise _rate_limited(error) from None
         except ValueError:
+            self._raise_budget_refusal()
+            if _fastf1_limiter_wait() > 0:      # FastF1 issue #748: a rate limit, not a year
+                raise _rate_limited("Failed to load any schedule data") from None
             where = (f"in the FastF1 cache at {self.cache_dir} (offline mode)" if self.offline
                      else "from FastF1 (no network, or no such season)")
             raise UsageError(f"No event schedule for {year} {where}: check the year"
@@ -100,8 +171,7 @@ class FastF1Source:
         except SystemExit:
             raise FetchError(f"FastF1 stopped while reading the {year} schedule: delete "
                              f"{self.cache_dir} and retry") from None
-        except fastf1.exceptions.RateLimitExceededError as error:
-            raise _rate_limited(error) from None
+        self._raise_budget_refusal()
         if schedule.empty:
             raise UsageError(f"FastF1 lists no events for {year}: F1 data starts in 1950, "
                              f"and a future season has no schedule yet", parameter="year")
@@ -118,6 +188,7 @@ class FastF1Source:
         with self._no_credential_prompt():
             session = self._session(ref)
         self.loads += 1
+        self.meter.start_load()
         try:
             with self._no_credential_prompt(), _quiet_fastf1_exit():
                 session.load(**load_options(tables))
@@ -126,9 +197,26 @@ class FastF1Source:
         except FetchError:
             raise
         except Exception as error:  # FastF1 parser failures vary by season and session
+            self._raise_budget_refusal()
+            self._raise_if_transient()
             raise FetchError(f"FastF1 failed to load: {type(error).__name__}: "
                              f"{first_line(error)}") from None
-        return collect_frames(session, tables, fastf1.exceptions.DataNotLoadedError)
+        self._raise_budget_refusal()
+        fetched = collect_frames(session, tables, fastf1.exceptions.DataNotLoadedError)
+        if fetched.missing or fetched.partial:
+            self._raise_if_transient()
+        return fetched
+
+    def _raise_budget_refusal(self) -> None:
+        """A spent budget (``wait_for_budget=False``) that FastF1 caught and logged."""
+        if self.meter.budget_refusal is not None:
+            raise self.meter.budget_refusal
+
+    def _raise_if_transient(self) -> None:
+        faults = self.meter.transient_faults()
+        if faults:
+            more = f" (and {len(faults) - 1} more)" if len(faults) > 1 else ""
+            raise TransientError(f"network fault while FastF1 loaded: {faults[0]}{more}")
 
     def _session(self, ref: SessionRef):
         try:
@@ -169,6 +257,14 @@ def import_fastf1() -> None:
     """Import FastF1 now (with its logger, which installs a console handler on import), so
     that logging set up afterwards replaces FastF1's handler instead of being replaced."""
     import fastf1.logger  # noqa: F401
+
+
+def estimated_requests(tables: set[str] | tuple[str, ...]) -> tuple[int, int]:
+    """(all requests, of which Jolpica) a cold ``Session.load`` of ``tables`` makes."""
+    options = load_options(set(tables))
+    live = LOAD_REQUESTS["base"] + sum(count for option, count in LOAD_REQUESTS.items()
+                                       if option != "base" and options.get(option))
+    return live + LOAD_JOLPICA_REQUESTS, LOAD_JOLPICA_REQUESTS
 
 
 def load_options(tables: set[str]) -> dict[str, bool]:
@@ -277,9 +373,26 @@ def match_event(events: list[EventRef], selector: str, year: int, schedule=None)
     return event
 
 
-def _rate_limited(error: Exception) -> RunAborted:
-    return RunAborted(f"FastF1 rate limit reached ({error}): rerun later, stored sessions "
-                      f"are kept and skipped")
+def _rate_limited(error) -> FastF1RateLimited:
+    wait = max(_fastf1_limiter_wait(), 60.0)
+    return FastF1RateLimited(f"FastF1's rate limit was reached ({error})", wait)
+
+
+def _fastf1_limiter_wait() -> float:
+    """Seconds until FastF1's own per-hour limiters (``fastf1.req``, in this process) let a
+    request through again; 0 when they would now."""
+    from fastf1 import req
+
+    now, wait = time.time(), 0.0
+    for limiters in req._SessionWithRateLimiting._RATE_LIMITS.values():
+        for limiter in limiters:
+            stamps = getattr(limiter, "_timestamps", None)
+            interval = getattr(limiter, "_interval", 0)
+            # The next request pushes out the oldest stamp; FastF1 then compares the
+            # second oldest with the hour.
+            if stamps is not None and len(stamps) == stamps.maxlen and len(stamps) > 1:
+                wait = max(wait, stamps[1] + interval - now)
+    return wait
 
 
 @contextlib.contextmanager

@@ -3,7 +3,9 @@
 ``sessions`` holds one row per stored session and ``session_parts`` one row per table
 ever asked for (models.StoredSession, models.SessionPart). Both are written in the
 session's own transaction, after its fact rows, so a session is in the ledger exactly
-when its rows are committed. Planning reads the ledger before FastF1 is called.
+when its rows are committed. Planning reads the ledger before FastF1 is called, and a
+worker reads its session's entry again once it holds the session's lock.
+``session_failures`` keeps the last failure of a session that is not stored yet.
 """
 
 from __future__ import annotations
@@ -11,30 +13,63 @@ from __future__ import annotations
 import datetime as dt
 from typing import Mapping
 
-from sqlalchemy import Connection, delete, insert, select
+from typing import Iterable
+
+from sqlalchemy import Connection, Table, delete, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from .models import SessionPart, StoredSession
-from .records import LedgerEntry, PartStatus, SessionKey, SessionRef
+from .models import SessionFailure, SessionPart, StoredSession
+from .records import FailureRecord, LedgerEntry, PartStatus, SessionKey, SessionRef
 
 _KEY_COLUMNS = ("year", "round_number", "session_type")
 
 
-def read_ledger(connection: Connection, year: int) -> dict[SessionKey, LedgerEntry]:
-    """Stored sessions of ``year`` with their table statuses, keyed by session key."""
+def read_ledger(connection: Connection, years: int | Iterable[int], *,
+                key: SessionKey | None = None) -> dict[SessionKey, LedgerEntry]:
+    """Stored sessions of ``years`` (or the one ``key``) with their table statuses."""
     sessions, parts = StoredSession.__table__, SessionPart.__table__
     statuses: dict[SessionKey, dict[str, PartStatus]] = {}
-    for row in connection.execute(select(parts).where(parts.c.year == year)).mappings():
-        key = SessionKey(row["year"], row["round_number"], row["session_type"])
-        statuses.setdefault(key, {})[row["table_name"]] = PartStatus(row["status"])
+    for row in connection.execute(select(parts).where(*_rows_of(parts, years, key))).mappings():
+        row_key = SessionKey(row["year"], row["round_number"], row["session_type"])
+        statuses.setdefault(row_key, {})[row["table_name"]] = PartStatus(row["status"])
     ledger = {}
-    for row in connection.execute(select(sessions).where(sessions.c.year == year)).mappings():
-        key = SessionKey(row["year"], row["round_number"], row["session_type"])
-        ledger[key] = LedgerEntry(key=key, statuses=statuses.get(key, {}),
+    for row in connection.execute(select(sessions).where(*_rows_of(sessions, years, key))
+                                  ).mappings():
+        row_key = SessionKey(row["year"], row["round_number"], row["session_type"])
+        ledger[row_key] = LedgerEntry(key=row_key, statuses=statuses.get(row_key, {}),
                                   fastf1_version=row["fastf1_version"],
                                   loaded_at_utc=row["loaded_at_utc"],
                                   updated_at_utc=row["updated_at_utc"])
     return ledger
+
+
+def read_entry(connection: Connection, key: SessionKey) -> LedgerEntry | None:
+    """One session's ledger entry, read afresh (after its lock is taken)."""
+    return read_ledger(connection, key.year, key=key).get(key)
+
+
+def read_failures(connection: Connection, years: Iterable[int]
+                  ) -> dict[SessionKey, FailureRecord]:
+    table = SessionFailure.__table__
+    failures = {}
+    for row in connection.execute(select(table).where(*_rows_of(table, years))).mappings():
+        key = SessionKey(row["year"], row["round_number"], row["session_type"])
+        failures[key] = FailureRecord(key, row["reason"], row["failed_runs"],
+                                      row["failed_at_utc"])
+    return failures
+
+
+def record_failure(connection: Connection, ref: SessionRef, reason: str) -> None:
+    """Remember why ``ref`` failed (its own transaction: the session's was rolled back)."""
+    table, key = SessionFailure.__table__, ref.key
+    statement = _upsert(connection, table).values(
+        year=key.year, round_number=key.round_number, session_type=key.session_type,
+        event_name=ref.event_name, reason=reason, failed_runs=1, failed_at_utc=_now())
+    connection.execute(statement.on_conflict_do_update(
+        index_elements=list(_KEY_COLUMNS),
+        set_={"reason": statement.excluded.reason, "event_name": statement.excluded.event_name,
+              "failed_at_utc": statement.excluded.failed_at_utc,
+              "failed_runs": table.c.failed_runs + 1}))
 
 
 def write_ledger(connection: Connection, ref: SessionRef, fastf1_version: str,
@@ -44,7 +79,7 @@ def write_ledger(connection: Connection, ref: SessionRef, fastf1_version: str,
     Tables not in ``parts`` keep the status they had. The last statements of the
     session's transaction.
     """
-    now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    now = _now()
     key = ref.key
     values = {"year": key.year, "round_number": key.round_number,
               "session_type": key.session_type, "event_name": ref.event_name,
@@ -52,13 +87,13 @@ def write_ledger(connection: Connection, ref: SessionRef, fastf1_version: str,
               "event_format": ref.event_format, "session_start_utc": ref.start_utc,
               "fastf1_version": fastf1_version}
     table = StoredSession.__table__
-    upsert = (postgresql.insert(table) if connection.dialect.name == "postgresql"
-              else sqlite.insert(table))
-    statement = upsert.values(**values, loaded_at_utc=now, updated_at_utc=now)
+    statement = _upsert(connection, table).values(**values, loaded_at_utc=now, updated_at_utc=now)
     updates = {name: statement.excluded[name] for name in values if name not in _KEY_COLUMNS}
     updates["updated_at_utc"] = now
     connection.execute(statement.on_conflict_do_update(index_elements=list(_KEY_COLUMNS),
                                                        set_=updates))
+    failures = SessionFailure.__table__
+    connection.execute(delete(failures).where(*_rows_of(failures, key.year, key)))
     if not parts:
         return
     part_table = SessionPart.__table__
@@ -70,3 +105,19 @@ def write_ledger(connection: Connection, ref: SessionRef, fastf1_version: str,
         {"year": key.year, "round_number": key.round_number, "session_type": key.session_type,
          "table_name": name, "status": str(status), "reason": reason, "updated_at_utc": now}
         for name, (status, reason) in parts.items()])
+
+
+def _rows_of(table: Table, years: int | Iterable[int], key: SessionKey | None = None) -> tuple:
+    if key is not None:
+        return (table.c.year == key.year, table.c.round_number == key.round_number,
+                table.c.session_type == key.session_type)
+    return (table.c.year.in_([years] if isinstance(years, int) else list(years)),)
+
+
+def _upsert(connection: Connection, table: Table):
+    return (postgresql.insert(table) if connection.dialect.name == "postgresql"
+            else sqlite.insert(table))
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)

@@ -16,7 +16,8 @@ telemetry uses a per-driver ``sample_index``; neither can merge two real rows.
 
 The ledger is ``sessions`` (one row per stored session, written in the same transaction as
 its rows) and ``session_parts`` (one row per table ever asked for: loaded, partial or
-missing). Adding a fact table = a model here plus an Alembic revision.
+missing); ``session_failures`` keeps why a session that is not stored last failed.
+Adding a fact table = a model here plus an Alembic revision.
 """
 
 from __future__ import annotations
@@ -126,6 +127,25 @@ class SessionPart(Base):
     status: Mapped[str] = mapped_column(String(10))
     reason: Mapped[str | None] = mapped_column(Text)
     updated_at_utc: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class SessionFailure(Base):
+    """The last failure of a session that is not stored (yet): shown by ``--plan``.
+
+    Written in its own small transaction after the session's was rolled back, and deleted
+    in the transaction that finally stores the session. No foreign key: the session it
+    is about has no ``sessions`` row.
+    """
+
+    __tablename__ = "session_failures"
+
+    year: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    round_number: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    session_type: Mapped[str] = mapped_column(String(40), primary_key=True)
+    event_name: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text)
+    failed_runs: Mapped[int] = mapped_column(Integer)     # runs that gave up on it so far
+    failed_at_utc: Mapped[dt.datetime] = mapped_column(DateTime)
 
 
 class Result(SessionKeyMixin, Base):
@@ -298,7 +318,7 @@ FACT_MODELS = (Result, Lap, Weather, Telemetry, Position, SessionStatus, TrackSt
 TABLE_NAMES = tuple(model.__tablename__ for model in FACT_MODELS)
 TELEMETRY_TABLES = tuple(model.__tablename__ for model in FACT_MODELS
                          if model.__source__.load_option == "telemetry")
-LEDGER_MODELS = (StoredSession, SessionPart)
+LEDGER_MODELS = (StoredSession, SessionPart, SessionFailure)
 
 
 def fact_sources() -> dict[str, FastF1Part]:

@@ -10,7 +10,71 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from packaging.version import InvalidVersion, Version
+
+from .errors import UsageError
 from .records import FetchedSession, LedgerEntry, PartStatus, SessionRef
+
+# How long a session runs, for watch mode's "ended plus a delay" (FastF1's schedule
+# only has start times). A race can run 2 h plus suspensions; the delay covers the rest.
+SESSION_HOURS = {"Race": 2.0}
+DEFAULT_SESSION_HOURS = 1.0
+
+
+@dataclass(frozen=True)
+class Freshness:
+    """``--refresh-older-than``: reload sessions stored before a moment or by an older FastF1,
+    so that fixes in FastF1's parsing reach the database."""
+
+    stored_before_utc: dt.datetime | None = None
+    fastf1_before: Version | None = None
+
+    def stale_reason(self, stored: LedgerEntry) -> str | None:
+        if self.stored_before_utc and stored.updated_at_utc < self.stored_before_utc:
+            return f"stored {stored.updated_at_utc:%Y-%m-%d}, refreshed"
+        if self.fastf1_before:
+            try:
+                older = Version(stored.fastf1_version) < self.fastf1_before
+            except InvalidVersion:
+                older = True
+            if older:
+                return f"stored by FastF1 {stored.fastf1_version}, refreshed"
+        return None
+
+
+def freshness_from(value, now: dt.datetime | None = None) -> Freshness | None:
+    """``30`` or ``1.5`` (days) or ``3.9.0`` (a FastF1 version); None or '' for no refresh."""
+    if value is None or str(value).strip() == "":
+        return None
+    text = str(value).strip()
+    now = now or _utc_now()
+    try:
+        days = float(text)
+    except ValueError:
+        days = None
+    if days is not None and text.count(".") <= 1 and days >= 0:
+        return Freshness(stored_before_utc=now - dt.timedelta(days=days))
+    try:
+        return Freshness(fastf1_before=Version(text))
+    except InvalidVersion:
+        raise UsageError(f"Cannot read '{text}' as an age or a FastF1 version: give days "
+                         f"(e.g. 30) or a version (e.g. 3.9.0)",
+                         parameter="refresh_older_than") from None
+
+
+@dataclass(frozen=True)
+class Watching:
+    """Watch mode's rules: a session is loaded once it has ended plus ``delay``; its missing
+    parts are retried until it is ``give_up_after`` old."""
+
+    delay: dt.timedelta
+    give_up_after: dt.timedelta
+
+    def ready_at(self, ref: SessionRef) -> dt.datetime | None:
+        if ref.start_utc is None:
+            return None
+        hours = SESSION_HOURS.get(ref.key.session_type, DEFAULT_SESSION_HOURS)
+        return ref.start_utc + dt.timedelta(hours=hours) + self.delay
 
 
 @dataclass(frozen=True)
@@ -18,6 +82,7 @@ class SessionPlan:
     ref: SessionRef
     tables: tuple[str, ...]          # tables to (re)load; empty when skipped
     skip_reason: str | None = None
+    note: str | None = None          # why a stored session is loaded again (refresh)
 
     @property
     def skipped(self) -> bool:
@@ -26,7 +91,9 @@ class SessionPlan:
 
 def plan_session(ref: SessionRef, requested: tuple[str, ...], stored: LedgerEntry | None, *,
                  force: bool = False, now: dt.datetime | None = None,
-                 offline_cache_changed_utc: dt.datetime | None = None) -> SessionPlan:
+                 offline_cache_changed_utc: dt.datetime | None = None,
+                 refresh: Freshness | None = None,
+                 watching: Watching | None = None) -> SessionPlan:
     """Decide what to load for one session, given what the ledger has of it (``stored``).
 
     ``offline_cache_changed_utc`` (offline runs only): when FastF1's cache last changed.
@@ -34,14 +101,25 @@ def plan_session(ref: SessionRef, requested: tuple[str, ...], stored: LedgerEntr
     missing when the cache already looked as it does now would be a wasted
     ``Session.load``; they are retried once the cache changes or the run is online.
     """
-    now = now or dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    now = now or _utc_now()
     if ref.start_utc is not None and ref.start_utc > now:
         return SessionPlan(ref, (), skip_reason="not held yet")
+    ready_at = watching.ready_at(ref) if watching else None
+    if ready_at is not None and ready_at > now:
+        return SessionPlan(ref, (), skip_reason=f"waiting for its data until "
+                                                f"{ready_at:%Y-%m-%d %H:%M} UTC")
     if force or stored is None:
         return SessionPlan(ref, requested)
+    stale = refresh.stale_reason(stored) if refresh else None
+    if stale:
+        return SessionPlan(ref, requested, note=stale)
     todo = tuple(t for t in requested if stored.status(t) != PartStatus.LOADED)
     if not todo:
         return SessionPlan(ref, (), skip_reason="already stored")
+    if (watching and ref.start_utc is not None
+            and ref.start_utc + watching.give_up_after < now):
+        return SessionPlan(ref, (), skip_reason=f"stored; gave up waiting for "
+                                                f"{', '.join(todo)} (session too old)")
     retried_only = all(stored.status(t) in (PartStatus.MISSING, PartStatus.PARTIAL)
                        for t in todo)
     if (retried_only and offline_cache_changed_utc is not None
@@ -66,3 +144,7 @@ def parts_to_record(plan: SessionPlan, fetched: FetchedSession, stored: LedgerEn
             continue
         parts[table] = (status, fetched.gap_reason(table))
     return parts
+
+
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)

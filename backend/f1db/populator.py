@@ -2,41 +2,75 @@
 
 The only module that knows every stage; each stage is a named step below, and the
 summary records one outcome per session (docs/ARCHITECTURE.md, "The pipeline").
+
+Each session is one attempt after another until it is stored, skipped or given up on:
+
+1. plan it from the ledger read at the start (stored sessions cost nothing);
+2. wait, if need be, until the request budget has room for it;
+3. claim it (claims.py); skip it if another worker holds it; read its ledger entry again;
+4. fetch, transform and store it in one transaction, which ends before the claim does.
+
+A transient fault (faults.py) rolls the attempt back and retries it with exponential
+backoff and full jitter (tenacity), ``retries`` times; a permanent one fails the session
+at once. Either way the run goes on with the next session. A stop (SIGINT, SIGTERM:
+signals.py) or a spent budget with ``wait_for_budget=False`` ends the run with a summary.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
+import sqlite3
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable, Iterable
 
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
+from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
+from . import signals
+from .budget import SystemClock
+from .claims import SessionClaims
 from .config import resolve_cache_dir, resolve_database
-from .db import Database, is_connection_lost, open_database
-from .errors import F1DBError, FetchError, RunAborted, first_line
-from .fetch import FastF1Source, session_name
-from .ledger import read_ledger, write_ledger
+from .db import Database, open_database
+from .errors import (F1DBError, FetchError, Interrupted, PermissionProblem, RunAborted,
+                     TransientError, UsageError)
+from .faults import describe, is_permission_denied, is_transient
+from .fetch import FastF1RateLimited, FastF1Source, estimated_requests, session_name
+from .ledger import read_failures, read_ledger, record_failure, write_ledger
 from .load import replace_session_rows
 from .models import Base
-from .plan import SessionPlan, parts_to_record, plan_session
+from .plan import SessionPlan, Watching, freshness_from, parts_to_record, plan_session
 from .progress import NullProgress
-from .records import EventRef, FetchedSession, LedgerEntry, SessionRef
+from .records import EventRef, FailureRecord, FetchedSession, LedgerEntry, PartStatus, SessionRef
 from .schema import require_current_schema
-from .selection import check_max_events, check_year, choose_tables, select_sessions
+from .selection import check_max_events, check_years, choose_tables, select_sessions
+from .shard import Shard, parse_shard, shard_from_environment, shard_keys
 from .summary import RunSummary
 from .transform import session_frames
 
 log = logging.getLogger("f1db")
 
+MAX_RETRY_WAIT_SECONDS = 300
+_DATABASE_ERRORS = (SQLAlchemyError, sqlite3.Error, OSError)
+
+
+@dataclass(frozen=True)
+class _Stored:
+    counts: dict[str, tuple[int, int]]
+    parts: dict[str, tuple[PartStatus, str | None]]
+    note: str | None
+
 
 class DatabasePopulator:
-    """Fill a database with a season of FastF1 sessions; rerun at any time to resume.
+    """Fill a database with seasons of FastF1 sessions; rerun at any time to resume.
 
     Args:
-        year: championship season.
+        year: a season, or several (any iterable of years).
         database_url: any SQLAlchemy URL; None follows DATABASE_URL / Cloud SQL / SQLite.
-        events: event names (fuzzy) or round numbers; empty means the whole season.
+        events: event names (fuzzy) or round numbers, looked up in every season; empty
+            means every event.
         sessions: session identifiers (FP1 ... R or full names); empty means all.
         tables: table names to fill; None means all (see ``selection.choose_tables``).
         force: reload sessions already stored, replacing their rows.
@@ -44,99 +78,297 @@ class DatabasePopulator:
         cache_dir: FastF1 cache folder (default: FASTF1_CACHE_DIR, then backend/fastf1_cache).
         include_testing: also walk pre-season testing events (stored as rounds -1, -2).
         progress: a NullProgress/TqdmProgress.
+        shard: ``"K/N"`` or a Shard: only this worker's share of the selection; None
+            follows CLOUD_RUN_TASK_INDEX/COUNT or JOB_COMPLETION_INDEX/SHARD_COUNT.
+        retries: new attempts of a session after a transient fault.
+        retry_wait: seconds of the first backoff (doubled per attempt, full jitter).
+        wait_for_budget: when the hour's request budget is spent, wait for it (True) or
+            end the run with exit code 3 (False).
+        requests_per_hour: this machine's budget of live timing requests (at most 500).
+        refresh_older_than: days (``30``) or a FastF1 version (``"3.9.0"``): reload
+            sessions stored before then or by an older FastF1.
+        clock: time() and sleep() (tests pass a fake one).
 
     Building one checks the arguments and applies no setting: FastF1's process-wide cache
-    settings are applied when a run starts (``populate_database``, ``select``). Session
-    names are resolved through FastF1's own table, so FastF1 is imported when ``sessions``
-    is given.
+    settings are applied when a run starts. Session names are resolved through FastF1's
+    own table, so FastF1 is imported when ``sessions`` is given.
     """
 
-    def __init__(self, year: int = 2018, *, database_url: str | None = None,
+    def __init__(self, year: int | Iterable[int] = 2018, *, database_url: str | None = None,
                  events: tuple[str, ...] = (), sessions: tuple[str, ...] = (),
                  tables: tuple[str, ...] | None = None, force: bool = False,
                  offline: bool = False, cache_dir: str | Path | None = None,
-                 include_testing: bool = False, progress: NullProgress | None = None):
-        self.year = check_year(year)
+                 include_testing: bool = False, progress: NullProgress | None = None,
+                 shard: Shard | str | None = None, retries: int = 3,
+                 retry_wait: float = 10.0, wait_for_budget: bool = True,
+                 requests_per_hour: int = 500, refresh_older_than: float | str | None = None,
+                 clock=None):
+        self.years = check_years(year)
         self.events = tuple(events)
-        self.session_names = tuple(dict.fromkeys(session_name(s, year) for s in sessions))
+        self.session_ids = tuple(sessions)
+        for identifier in self.session_ids:       # unknown names fail now, not mid-run
+            session_name(identifier, self.years[0])
         self.tables = choose_tables(None if tables is None else tuple(tables))
         self.force = force
         self.include_testing = include_testing
         self.progress = progress or NullProgress()
+        self.shard = (parse_shard(shard) if isinstance(shard, str)
+                      else shard or shard_from_environment())
+        self.retries = _count(retries, "retries")
+        self.retry_wait = _seconds(retry_wait, "retry_wait")
+        self.refresh = freshness_from(refresh_older_than)
+        self.clock = clock or SystemClock()
         self.target = resolve_database(database_url)
-        self.source = FastF1Source(cache_dir=resolve_cache_dir(
-            None if cache_dir is None else str(cache_dir)), offline=offline)
+        if not 1 <= _count(requests_per_hour, "requests_per_hour") <= 500:
+            raise UsageError(f"The request budget must be 1 to 500 an hour (FastF1's own "
+                             f"limit), not {requests_per_hour}", parameter="requests_per_hour")
+        self.source = FastF1Source(
+            cache_dir=resolve_cache_dir(None if cache_dir is None else str(cache_dir)),
+            offline=offline, requests_per_hour=requests_per_hour,
+            wait_for_budget=wait_for_budget, clock=self.clock,
+            countdown=lambda seconds, reason: self.progress.countdown(seconds, reason,
+                                                                      self.clock))
         self.database: Database | None = None
+
+    @property
+    def year(self) -> int:
+        """The first season (kept for callers of the one-season API)."""
+        return self.years[0]
 
     # -- selection -------------------------------------------------------------------------
 
     def select(self, max_events: int | None = None) -> list[tuple[EventRef, list[SessionRef]]]:
-        """Events and sessions this run covers, in schedule order; bad names raise UsageError."""
+        """Events and sessions this run (this shard) covers, in schedule order."""
         max_events = check_max_events(max_events)
         self.source.start()
-        season = self.source.season(self.year, include_testing=self.include_testing)
-        if self.events:
-            chosen = [self.source.find_event(season, selector) for selector in self.events]
-            season = list({event.round_number: event for event in chosen}.values())
-        return select_sessions(season, self.session_names, self.year, max_events)
+        selection = []
+        for year in self.years:
+            season = self.source.season(year, include_testing=self.include_testing)
+            if self.events:
+                chosen = [self.source.find_event(season, selector) for selector in self.events]
+                season = list({event.round_number: event for event in chosen}.values())
+            names = tuple(dict.fromkeys(session_name(s, year) for s in self.session_ids))
+            selection += select_sessions(season, names, year, max_events)
+        if self.shard is None:
+            return selection
+        mine = shard_keys((ref for _, refs in selection for ref in refs), self.shard)
+        return [(event, kept) for event, refs in selection
+                if (kept := [ref for ref in refs if ref.key in mine])]
 
     # -- the run ---------------------------------------------------------------------------
 
-    def populate_database(self, max_events: int | None = None) -> RunSummary:
-        """Load every selected session that is not already complete; return the summary."""
+    def populate_database(self, max_events: int | None = None, *,
+                          watching: Watching | None = None) -> RunSummary:
+        """Load every selected session that is not already complete; return the summary.
+
+        Ends early, with the summary saying why, on a stop signal or a spent budget.
+        """
         started, loads_before = time.monotonic(), self.source.loads
-        selection = self.select(max_events)
-        self.database = self.database or open_database(self.target)
-        require_current_schema(self.database)
-        summary = RunSummary(year=self.year, database=self.database.describe(),
-                             sessions_planned=sum(len(refs) for _, refs in selection))
-        log.info("Populating %s sessions of %s into %s", summary.sessions_planned, self.year,
-                 summary.database)
-        with self.database.engine.connect() as connection:
-            ledger = read_ledger(connection, self.year)
-        cache_changed = self.source.offline_cache_changed_utc()
+        requests_before = self.source.requests
+        summary = self._new_summary()
         try:
+            selection = self.select(max_events)   # bad input fails before anything is written
+            self._open()
+            require_current_schema(self.database)
+            summary.database = self.database.describe()
+            summary.sessions_planned = sum(len(refs) for _, refs in selection)
+            log.info("Populating %s sessions of %s%s into %s", summary.sessions_planned,
+                     summary.seasons, f" (shard {self.shard})" if self.shard else "",
+                     summary.database)
+            with self.database.engine.connect() as connection:
+                ledger = read_ledger(connection, self.years)
+            claims = SessionClaims(self.database.engine)
+            cache_changed = self.source.offline_cache_changed_utc()
             for event, refs in self.progress.bar(selection, total=len(selection),
-                                                 desc=str(self.year), level=0):
-                self.progress.set_description(0, event.name)
+                                                 desc=summary.seasons, level=0):
+                self.progress.set_description(0, f"{event.year} {event.name}")
                 for ref in self.progress.bar(refs, total=len(refs), desc="sessions", level=1):
                     self.progress.set_description(1, ref.key.session_type)
-                    stored = ledger.get(ref.key)
-                    plan = plan_session(ref, self.tables, stored, force=self.force,
-                                        offline_cache_changed_utc=cache_changed)
-                    self._run_session(plan, stored, summary)
+                    plan = self._plan(ref, ledger.get(ref.key), cache_changed, watching)
+                    self._run_session(plan, claims, summary, cache_changed, watching)
         except RunAborted as error:
-            summary.aborted = str(error)
+            summary.aborted, summary.abort_exit_code = str(error), error.exit_code
             log.error("Stopped: %s", error)
+        except Interrupted as stop:
+            self._record_stop(summary, stop)
         summary.fastf1_loads = self.source.loads - loads_before
+        summary.requests = self.source.requests - requests_before
         summary.duration_seconds = time.monotonic() - started
         return summary
+
+    def plan_run(self, max_events: int | None = None) -> RunSummary:
+        """What a run would do, and what it would cost, without loading or writing anything.
+
+        Reads the schedules (FastF1's cache, or the network within the budget) and the
+        ledger; never calls ``Session.load``; creates no schema (an empty database is
+        reported as such).
+        """
+        started = time.monotonic()
+        summary = self._new_summary()
+        selection = self.select(max_events)
+        self._open()
+        ledger, failures = self._read_ledger_if_any()
+        summary.database = self.database.describe()
+        summary.sessions_planned = sum(len(refs) for _, refs in selection)
+        cache_changed = self.source.offline_cache_changed_utc()
+        requests = jolpica = sessions_to_load = 0
+        for _, refs in selection:
+            for ref in refs:
+                plan = self._plan(ref, ledger.get(ref.key), cache_changed, None)
+                state, next_step = _describe_plan(plan, ledger.get(ref.key),
+                                                  failures.get(ref.key))
+                summary.record_planned(ref, state, next_step)
+                if not plan.skipped:
+                    cost = estimated_requests(plan.tables)
+                    requests, jolpica = requests + cost[0], jolpica + cost[1]
+                    sessions_to_load += 1
+        summary.estimate = self._estimate(sessions_to_load, requests, jolpica)
+        summary.duration_seconds = time.monotonic() - started
+        return summary
+
+    def watch(self, max_events: int | None = None, *, poll_seconds: float = 900,
+              delay: dt.timedelta = dt.timedelta(minutes=90),
+              give_up_after: dt.timedelta = dt.timedelta(days=7),
+              polls: int | None = None) -> RunSummary:
+        """Keep the season current: each poll loads the sessions that ended ``delay`` ago
+        and retries missing parts until a session is ``give_up_after`` old. The same
+        plan, lock and retry code as a run; one log line per poll. Ends on a stop signal
+        (or after ``polls`` polls), returning the last poll's summary."""
+        watching = Watching(delay=delay, give_up_after=give_up_after)
+        poll = 0
+        while True:
+            poll += 1
+            summary = self.populate_database(max_events, watching=watching)
+            if summary.stopped or summary.aborted:
+                return summary
+            waiting = sum(1 for entry in summary.sessions
+                          if entry.reason and entry.reason.startswith("waiting for its data"))
+            log.info("Watch poll %s: %s loaded, %s failed, %s waiting for data, %s parts "
+                     "missing; next poll in %s min", poll, summary.sessions_loaded,
+                     summary.sessions_failed, waiting, len(summary.missing),
+                     round(poll_seconds / 60, 1))
+            if polls is not None and poll >= polls:
+                return summary
+            try:
+                self.clock.sleep(poll_seconds)
+            except Interrupted as stop:
+                self._record_stop(summary, stop)
+                return summary
 
     def close(self) -> None:
         if self.database is not None:
             self.database.close()
             self.database = None
 
-    def _run_session(self, plan: SessionPlan, stored: LedgerEntry | None,
-                     summary: RunSummary) -> None:
+    # -- steps -----------------------------------------------------------------------------
+
+    def _new_summary(self) -> RunSummary:
+        return RunSummary(years=self.years, database=self.target.describe(),
+                          shard=str(self.shard) if self.shard else None)
+
+    def _open(self) -> None:
+        self.database = self.database or open_database(self.target)
+
+    def _read_ledger_if_any(self) -> tuple[dict, dict[object, FailureRecord]]:
+        from .schema import schema_state
+
+        state = schema_state(self.database)
+        if state.empty:
+            return {}, {}
+        require_current_schema(self.database, create_if_empty=False, access="read")
+        with self.database.engine.connect() as connection:
+            return read_ledger(connection, self.years), read_failures(connection, self.years)
+
+    def _plan(self, ref: SessionRef, stored: LedgerEntry | None,
+              cache_changed: dt.datetime | None, watching: Watching | None) -> SessionPlan:
+        return plan_session(ref, self.tables, stored, force=self.force,
+                            offline_cache_changed_utc=cache_changed, refresh=self.refresh,
+                            watching=watching)
+
+    def _run_session(self, plan: SessionPlan, claims: SessionClaims, summary: RunSummary,
+                     cache_changed, watching) -> None:
         ref = plan.ref
         if plan.skipped:
             summary.record_skipped(ref, plan.skip_reason)
             return
+        attempts = 0
+
+        def attempt():
+            nonlocal attempts
+            attempts += 1
+            try:
+                return self._attempt(ref, claims, cache_changed, watching)
+            except FastF1RateLimited:
+                attempts -= 1             # waited out, not a failed attempt
+                raise
+
         try:
-            fetched = self._fetch(plan, stored)
-            frames = session_frames(fetched.take_frames(), plan.tables, ref.key)
-            parts = parts_to_record(plan, fetched, stored)
-            counts = self._store_with_retry(ref, frames, parts)
+            result = self._with_retries(ref, attempt)
         except RunAborted:
             raise
+        except TransientError as error:
+            self._fail(summary, ref, f"gave up after {attempts} attempts: {error}", attempts)
+            return
         except F1DBError as error:
-            summary.record_failed(ref, str(error))
+            self._fail(summary, ref, str(error), attempts)
             return
-        except SQLAlchemyError as error:
-            summary.record_failed(ref, f"database error: {first_line(error)}")
-            return
-        summary.record_loaded(ref, counts, parts)
+        if isinstance(result, str):
+            summary.record_skipped(ref, result)
+        else:
+            summary.record_loaded(ref, result.counts, result.parts, attempts=attempts,
+                                  note=result.note)
+
+    def _with_retries(self, ref: SessionRef, attempt: Callable):
+        """``attempt()`` until it returns, with backoff on TransientError; FastF1's own
+        rate limit is waited out without counting as an attempt."""
+        retrying = Retrying(
+            stop=stop_after_attempt(self.retries + 1),
+            wait=wait_random_exponential(multiplier=self.retry_wait,
+                                         max=MAX_RETRY_WAIT_SECONDS),
+            retry=retry_if_exception_type(TransientError), reraise=True,
+            sleep=self.clock.sleep,
+            before_sleep=lambda state: log.warning(
+                "%s: %s; retrying in %.0f s (attempt %s of %s)", ref.label,
+                state.outcome.exception(), state.next_action.sleep,
+                state.attempt_number + 1, self.retries + 1))
+        while True:
+            try:
+                return retrying(attempt)
+            except FastF1RateLimited as error:
+                self.source.wait_out(error)
+
+    def _attempt(self, ref: SessionRef, claims: SessionClaims, cache_changed,
+                 watching) -> _Stored | str:
+        """One attempt: claim, re-plan from the fresh ledger entry, fetch, store.
+
+        Returns what was stored, or why nothing was (a skip reason). Database errors come
+        back classified: TransientError (retried), PermissionProblem, or F1DBError.
+        """
+        try:
+            with claims.claim(ref.key) as claim:
+                if claim is None:
+                    return "held by another worker"
+                stored = claim.read_entry()
+                plan = self._plan(ref, stored, cache_changed, watching)
+                if plan.skipped:
+                    return f"{plan.skip_reason} (stored meanwhile)"
+                self.source.ensure_budget(set(plan.tables))
+                fetched = self._fetch(plan, stored)
+                frames = session_frames(fetched.take_frames(), plan.tables, ref.key)
+                parts = parts_to_record(plan, fetched, stored)
+                with claim.writing() as connection:
+                    counts = self._store(connection, ref, frames, parts)
+            return _Stored(counts, parts, plan.note)
+        except (F1DBError, Interrupted):
+            raise
+        except _DATABASE_ERRORS as error:
+            if signals.received():       # a rollback that failed because of the stop
+                raise signals.received() from None
+            raise _classified(error) from None
+        except Exception as error:
+            if _is_driver_error(error):
+                raise _classified(error) from None
+            raise
 
     def _fetch(self, plan: SessionPlan, stored: LedgerEntry | None) -> FetchedSession:
         fetched = self.source.fetch_session(plan.ref, set(plan.tables))
@@ -146,30 +378,100 @@ class DatabasePopulator:
                 if self.source.offline else ""))
         return fetched
 
-    def _store_with_retry(self, ref, frames, parts) -> dict[str, tuple[int, int]]:
-        """Store in one transaction; a dropped connection (Cloud SQL) is retried once."""
-        try:
-            return self._store(ref, frames, parts)
-        except DBAPIError as error:
-            if not is_connection_lost(error):
-                raise
-            log.warning("Database connection lost while storing %s; retrying once", ref.label)
-        try:
-            return self._store(ref, frames, parts)
-        except DBAPIError as error:
-            if is_connection_lost(error):
-                raise RunAborted(f"lost the database connection twice ({first_line(error)}): "
-                                 f"rerun to resume, stored sessions are kept") from None
-            raise
-
-    def _store(self, ref: SessionRef, frames, parts) -> dict[str, tuple[int, int]]:
-        """The session's rows, then its ledger rows, in one transaction."""
+    def _store(self, connection, ref: SessionRef, frames, parts) -> dict[str, tuple[int, int]]:
+        """The session's rows, then its ledger rows, in the claim's transaction."""
         counts = {}
-        with self.database.engine.begin() as connection:
-            for table in self.progress.bar(list(frames), total=len(frames), desc="tables",
-                                           level=2):
-                self.progress.set_description(2, table)
-                counts[table] = replace_session_rows(connection, Base.metadata.tables[table],
-                                                     ref.key, frames[table])
-            write_ledger(connection, ref, self.source.version, parts)
+        for table in self.progress.bar(list(frames), total=len(frames), desc="tables",
+                                       level=2):
+            self.progress.set_description(2, table)
+            counts[table] = replace_session_rows(connection, Base.metadata.tables[table],
+                                                 ref.key, frames[table])
+        write_ledger(connection, ref, self.source.version, parts)
         return counts
+
+    def _fail(self, summary: RunSummary, ref: SessionRef, reason: str, attempts: int) -> None:
+        summary.record_failed(ref, reason, attempts=attempts)
+        try:
+            with self.database.engine.begin() as connection:
+                record_failure(connection, ref, reason)
+        except Exception as error:   # the failure is in the summary either way
+            if signals.received():
+                raise signals.received() from None
+            log.warning("Could not record the failure of %s in session_failures: %s",
+                        ref.label, describe(error))
+
+    def _record_stop(self, summary: RunSummary, stop: Interrupted) -> None:
+        summary.stopped, summary.stop_exit_code = stop.signal_name, stop.exit_code
+        log.error("Stopped by %s: the session in flight was rolled back", stop.signal_name)
+
+    def _estimate(self, sessions: int, requests: int, jolpica: int) -> str:
+        if not sessions:
+            return "nothing to load"
+        if self.source.offline:
+            return (f"{sessions} sessions to load from the FastF1 cache "
+                    f"(offline: no network requests)")
+        budget = self.source.budget
+        seconds = budget.seconds_needed(requests, jolpica) if budget else 0.0
+        return (f"{sessions} sessions to load: at most {requests} network requests "
+                f"({jolpica} to Jolpica; cached responses cost none), "
+                f"about {_duration(seconds)} of waiting under the rate limits "
+                f"(FastF1's parsing and the writes come on top)")
+
+
+def _describe_plan(plan: SessionPlan, stored: LedgerEntry | None,
+                   failure: FailureRecord | None) -> tuple[str, str]:
+    """(state, next step) of a session for ``--plan``."""
+    if stored is None:
+        if failure is not None:
+            state = "failed"
+            when = failure.failed_at_utc.strftime("%Y-%m-%d %H:%M")
+            detail = f"failed {failure.failed_runs}x, last {when} UTC: {failure.reason}"
+        else:
+            state, detail = "new", ""
+    else:
+        gaps = {table: status for table, status in stored.statuses.items()
+                if status != PartStatus.LOADED}
+        state = ("partial" if PartStatus.PARTIAL in gaps.values()
+                 else "missing" if gaps else "stored")
+        detail = ", ".join(f"{table} {status}" for table, status in sorted(gaps.items()))
+    if plan.skipped:
+        step = plan.skip_reason
+    else:
+        step = f"load {', '.join(plan.tables)}" + (f" ({plan.note})" if plan.note else "")
+    return state, step + (f"; {detail}" if detail else "")
+
+
+def _classified(error: BaseException) -> F1DBError:
+    if is_transient(error):
+        return TransientError(f"database connection problem: {describe(error)}")
+    if is_permission_denied(error):
+        return PermissionProblem(f"the database role may not do this: {describe(error)} "
+                                 f"(grants: README, Least privilege)")
+    return F1DBError(f"database error: {describe(error)}")
+
+
+def _is_driver_error(error: BaseException) -> bool:
+    """pg8000's own exceptions (raised unwrapped inside COPY)."""
+    return type(error).__module__.startswith("pg8000")
+
+
+def _count(value, parameter: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise UsageError(f"{parameter.replace('_', ' ').capitalize()} must be a whole number "
+                         f"of 0 or more, not {value!r}", parameter=parameter)
+    return value
+
+
+def _seconds(value, parameter: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        raise UsageError(f"{parameter.replace('_', ' ').capitalize()} must be 0 or more "
+                         f"seconds, not {value!r}", parameter=parameter)
+    return float(value)
+
+
+def _duration(seconds: float) -> str:
+    minutes = round(seconds / 60)
+    if minutes < 1:
+        return "no time"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min" if hours else f"{minutes} min"

@@ -109,3 +109,13 @@ class LedgerEntry:
 
     def status(self, table: str) -> PartStatus | None:
         return self.statuses.get(table)
+
+
+@dataclass(frozen=True)
+class FailureRecord:
+    """The last failure of a session that is not stored (``session_failures``)."""
+
+    key: SessionKey
+    reason: str
+    failed_runs: int
+    failed_at_utc: dt.datetime

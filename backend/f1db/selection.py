@@ -20,6 +20,30 @@ def check_year(year) -> int:
     return year
 
 
+def check_years(years) -> tuple[int, ...]:
+    """One season or several (any iterable of years), checked, in order, without repeats."""
+    chosen = (years,) if isinstance(years, int) else tuple(years)
+    if not chosen:
+        raise UsageError("No season given: name at least one year", parameter="year")
+    return tuple(dict.fromkeys(sorted(check_year(year) for year in chosen)))
+
+
+def parse_years(text: str) -> tuple[int, ...]:
+    """``2023``, ``2018-2024``, ``2019,2021`` or a mix (``2018-2019,2023``) as years."""
+    years: list[int] = []
+    for part in str(text).split(","):
+        bounds = [bound.strip() for bound in part.split("-")]
+        if not 1 <= len(bounds) <= 2 or not all(bound.isdigit() for bound in bounds):
+            raise UsageError(f"Cannot read '{part.strip()}' as a season: use a year (2023), a "
+                             f"range (2018-2024) or a list (2019,2021)", parameter="year")
+        first, last = int(bounds[0]), int(bounds[-1])
+        if last < first:
+            raise UsageError(f"The range {part.strip()} runs backwards: write {last}-{first}",
+                             parameter="year")
+        years += range(first, last + 1)
+    return check_years(years)
+
+
 def check_max_events(max_events) -> int | None:
     """None or 0: no limit."""
     if max_events is None:

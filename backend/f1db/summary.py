@@ -19,7 +19,7 @@ from .records import PartStatus, SessionRef
 
 log = logging.getLogger("f1db")
 
-Outcome = Literal["loaded", "skipped", "failed"]
+Outcome = Literal["loaded", "skipped", "failed", "planned"]
 
 
 @dataclass(frozen=True)
@@ -27,11 +27,14 @@ class SessionOutcome:
     """What the run did with one planned session."""
 
     session: str                        # "2021 Italian Grand Prix Practice 2"
+    event: str                          # "Italian Grand Prix"
     year: int
     round_number: int
     session_type: str
     outcome: Outcome
-    reason: str | None = None           # why it was skipped or failed
+    reason: str | None = None           # why it was skipped or failed; planned: what is next
+    attempts: int | None = None         # loaded or failed: attempts made (retries + 1)
+    state: str | None = None            # planned: stored, partial, missing, failed, new, ...
     rows_inserted: dict[str, int] | None = None      # loaded: rows per table written
     rows_replaced: dict[str, int] | None = None      # loaded: stored rows replaced
 
@@ -52,14 +55,28 @@ class MissingPart:
 
 @dataclass
 class RunSummary:
-    year: int
+    years: tuple[int, ...]
     database: str
     sessions_planned: int = 0
     fastf1_loads: int = 0
+    requests: int = 0                   # real network requests (cache hits are free)
+    shard: str | None = None            # "K/N" when this run is one shard of a plan
     sessions: list[SessionOutcome] = field(default_factory=list)
     missing: list[MissingPart] = field(default_factory=list)
     aborted: str | None = None
+    abort_exit_code: int = 1            # 3 when the request budget was spent (--no-wait)
+    stopped: str | None = None          # the signal's name (SIGTERM, SIGINT)
+    stop_exit_code: int = 0
+    estimate: str | None = None         # plan only: the requests and time the rest needs
     duration_seconds: float = 0.0
+
+    @property
+    def seasons(self) -> str:
+        """``2021``, ``2018-2024`` or ``2019, 2021``."""
+        years = list(self.years)
+        if len(years) > 2 and years == list(range(years[0], years[-1] + 1)):
+            return f"{years[0]}-{years[-1]}"
+        return ", ".join(map(str, years))
 
     # -- recording ---------------------------------------------------------------------------
 
@@ -68,10 +85,12 @@ class RunSummary:
         log.info("Skipped %s: %s", ref.label, reason)
 
     def record_loaded(self, ref: SessionRef, counts: Mapping[str, tuple[int, int]],
-                      parts: Mapping[str, tuple[PartStatus, str | None]]) -> None:
+                      parts: Mapping[str, tuple[PartStatus, str | None]], *,
+                      attempts: int = 1, note: str | None = None) -> None:
         """``counts``: table -> (rows deleted, rows inserted); ``parts``: the ledger's new
         (status, reason) per table (plan.parts_to_record)."""
-        self._add(ref, "loaded", rows_inserted={t: n for t, (_, n) in counts.items()},
+        self._add(ref, "loaded", reason=note, attempts=attempts,
+                  rows_inserted={t: n for t, (_, n) in counts.items()},
                   rows_replaced={t: n for t, (n, _) in counts.items()})
         gaps = []
         for table, (status, reason) in parts.items():
@@ -82,13 +101,18 @@ class RunSummary:
         log.info("Loaded %s: %s%s", ref.label, written or "no rows",
                  f" (missing or partial: {', '.join(sorted(gaps))})" if gaps else "")
 
-    def record_failed(self, ref: SessionRef, reason: str) -> None:
-        self._add(ref, "failed", reason=reason)
+    def record_failed(self, ref: SessionRef, reason: str, *, attempts: int = 1) -> None:
+        self._add(ref, "failed", reason=reason, attempts=attempts)
         log.error("Failed %s: %s", ref.label, reason)
+
+    def record_planned(self, ref: SessionRef, state: str, next_step: str) -> None:
+        """``--plan``: what the ledger says of the session (``state``) and what a run
+        would do with it (``next_step``)."""
+        self._add(ref, "planned", state=state, reason=next_step)
 
     def _add(self, ref: SessionRef, outcome: Outcome, **details) -> None:
         self.sessions.append(SessionOutcome(
-            session=ref.label, year=ref.key.year, round_number=ref.key.round_number,
+            session=ref.label, event=ref.event_name, year=ref.key.year, round_number=ref.key.round_number,
             session_type=ref.key.session_type, outcome=outcome, **details))
 
     # -- derived figures ---------------------------------------------------------------------
@@ -129,24 +153,28 @@ class RunSummary:
 
     @property
     def exit_code(self) -> int:
-        return 1 if self.sessions_failed or self.aborted else 0
+        if self.stopped:
+            return self.stop_exit_code
+        if self.aborted:
+            return self.abort_exit_code
+        return 1 if self.sessions_failed else 0
 
     # -- output ------------------------------------------------------------------------------
 
     def to_json(self) -> dict:
         return {
-            "year": self.year, "database": self.database,
+            "years": list(self.years), "database": self.database, "shard": self.shard,
             "sessions_planned": self.sessions_planned,
             "sessions_loaded": self.sessions_loaded,
             "sessions_skipped": self.sessions_skipped,
             "sessions_failed": self.sessions_failed,
-            "fastf1_loads": self.fastf1_loads,
+            "fastf1_loads": self.fastf1_loads, "requests": self.requests,
             "rows_inserted": self.rows_inserted, "rows_replaced": self.rows_replaced,
             "sessions": [entry.to_json() for entry in self.sessions],
             "missing": [asdict(item) for item in self.missing],
             "failures": [{"session": entry.session, "reason": entry.reason}
                          for entry in self.failures],
-            "aborted": self.aborted,
+            "aborted": self.aborted, "stopped": self.stopped, "estimate": self.estimate,
             "duration_seconds": round(self.duration_seconds, 3),
             "exit_code": self.exit_code,
         }
@@ -156,10 +184,12 @@ class RunSummary:
 
     def render(self) -> str:
         """A short table for the console (and the log)."""
-        lines = [f"Summary for {self.year} -> {self.database}",
+        shard = f" (shard {self.shard})" if self.shard else ""
+        lines = [f"Summary for {self.seasons}{shard} -> {self.database}",
                  f"  sessions: {self.sessions_planned} planned, {self.sessions_loaded} loaded, "
                  f"{self.sessions_skipped} skipped, {self.sessions_failed} failed "
-                 f"({self.fastf1_loads} FastF1 loads, {self.duration_seconds:.1f} s)"]
+                 f"({self.fastf1_loads} FastF1 loads, {self.requests} network requests, "
+                 f"{self.duration_seconds:.1f} s)"]
         written = {t: n for t, n in self.rows_inserted.items() if n}
         if written:
             width = max(len(t) for t in written)
@@ -176,4 +206,27 @@ class RunSummary:
             lines.append(f"  FAILED: {entry.session}: {entry.reason}")
         if self.aborted:
             lines.append(f"  STOPPED: {self.aborted}")
+        if self.stopped:
+            lines.append(f"  STOPPED by {self.stopped}: the session in flight was rolled back; "
+                         f"stored sessions are kept, run again to resume")
+        return "\n".join(lines)
+
+    def render_plan(self) -> str:
+        """``--plan``: per season and event, each session's state and what a run would do."""
+        shard = f" (shard {self.shard})" if self.shard else ""
+        lines = [f"Plan for {self.seasons}{shard} -> {self.database}"]
+        event = None
+        for entry in self.sessions:
+            heading = f"{entry.year} {entry.event}"
+            if heading != event:
+                event = heading
+                lines.append(f"  {heading}")
+            lines.append(f"    {entry.session_type:<18} {entry.state:<8} {entry.reason}")
+        states: dict[str, int] = {}
+        for entry in self.sessions:
+            states[entry.state] = states.get(entry.state, 0) + 1
+        lines.append("  sessions: " + ", ".join(f"{n} {state}" for state, n in states.items())
+                     if states else "  sessions: none selected")
+        if self.estimate:
+            lines.append(f"  {self.estimate}")
         return "\n".join(lines)

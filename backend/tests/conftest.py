@@ -223,7 +223,7 @@ def populated(cli_cache, tmp_path_factory) -> dict:
                         "--log-file", folder / "populate.log", cwd=REPO)
     assert result.returncode == 0, result.stderr
     counts = row_counts(sqlite_url_of(path))
-    assert all(counts.values()), counts
+    assert all(n for table, n in counts.items() if table != "session_failures"), counts
     return {"path": path, "url": sqlite_url_of(path), "counts": counts, "result": result}
 
 

@@ -57,7 +57,7 @@ DATABASE_URL_LINE = {
 # own errors get " (see --help)"); "in message": populate_db.py raised it with the flag
 # already in the message, so nothing is added.
 POINTS_AT = {
-    "year-not-a-number": ("--year", "in message"),
+    "year-not-a-number": ("--year", "see"),           # selection.parse_years
     "year-before-1950": ("--year", "see"),
     "unknown-session": ("--session", "see"),
     "negative-max-events": ("--max-events", "in message"),

@@ -47,7 +47,8 @@ def test_summary_json_and_rerun_that_loads_nothing(cli_cache, database_url, tmp_
 
 def test_session_missing_from_cache_fails_with_a_reason(cli_cache, populated, populated_copy,
                                                         tmp_path):
-    """In the schedule but not in the offline cache: exit 1, a FAILED line, nothing stored."""
+    """In the schedule but not in the offline cache: exit 1, a FAILED line, nothing stored
+    but the failure's reason (session_failures, for --plan)."""
     summary_path = tmp_path / "summary.json"
     url = sqlite_url_of(populated_copy)
     result = populate(tmp_path, *ITALY_QUALIFYING, *offline(cli_cache), "--database-url", url,
@@ -60,5 +61,5 @@ def test_session_missing_from_cache_fails_with_a_reason(cli_cache, populated, po
     summary = json.loads(summary_path.read_text())
     assert summary["sessions_failed"] == 1 and len(summary["failures"]) == 1
     assert "\n" not in summary["failures"][0]["reason"]
-    assert row_counts(url) == populated["counts"]
+    assert row_counts(url) == {**populated["counts"], "session_failures": 1}
     assert stored_sessions(url) == [ITALY_FP2_STORED]

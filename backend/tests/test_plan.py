@@ -87,3 +87,67 @@ def test_offline_tables_never_asked_for_are_still_loaded():
     plan = plan_session(REF, ALL, row, now=NOW,
                         offline_cache_changed_utc=dt.datetime(2026, 11, 1))
     assert plan.tables == ("laps", "weather")
+
+
+# --- freshness (--refresh-older-than) and watch mode ------------------------------------------
+
+COMPLETE = dict(results="loaded", laps="loaded", weather="loaded")
+
+
+def test_refresh_by_age_reloads_sessions_stored_before_then():
+    from f1db.plan import freshness_from
+
+    stored = ledger(updated_at_utc=NOW - dt.timedelta(days=40), **COMPLETE)
+    plan = plan_session(REF, ALL, stored, now=NOW, refresh=freshness_from("30", now=NOW))
+    assert plan.tables == ALL and "refreshed" in plan.note
+    recent = plan_session(REF, ALL, stored, now=NOW, refresh=freshness_from("50", now=NOW))
+    assert recent.skipped
+
+
+def test_refresh_by_version_reloads_what_an_older_fastf1_stored():
+    from f1db.plan import freshness_from
+
+    stored = ledger(**COMPLETE)                       # stored by FastF1 3.9.0
+    assert plan_session(REF, ALL, stored, now=NOW,
+                        refresh=freshness_from("3.10.0")).tables == ALL
+    assert plan_session(REF, ALL, stored, now=NOW, refresh=freshness_from("3.9.0")).skipped
+
+
+def test_refresh_values_that_are_neither_age_nor_version_are_refused():
+    import pytest
+
+    from f1db.errors import UsageError
+    from f1db.plan import freshness_from
+
+    assert freshness_from(None) is None and freshness_from("") is None
+    with pytest.raises(UsageError) as caught:
+        freshness_from("last week")
+    assert caught.value.parameter == "refresh_older_than"
+
+
+def test_watch_waits_for_the_session_end_plus_the_delay():
+    from f1db.plan import Watching
+
+    watching = Watching(delay=dt.timedelta(minutes=90), give_up_after=dt.timedelta(days=7))
+    race_start = REF.start_utc
+    during = plan_session(REF, ALL, None, now=race_start + dt.timedelta(hours=3),
+                          watching=watching)
+    assert during.skipped and "waiting for its data until 2021-09-12 16:30 UTC" in during.skip_reason
+    after = plan_session(REF, ALL, None, now=race_start + dt.timedelta(hours=3, minutes=31),
+                         watching=watching)
+    assert after.tables == ALL
+
+
+def test_watch_retries_gaps_until_the_give_up_age():
+    from f1db.plan import Watching
+
+    watching = Watching(delay=dt.timedelta(minutes=90), give_up_after=dt.timedelta(days=7))
+    gap = ledger(results="partial", laps="loaded", weather="loaded")
+    young = plan_session(REF, ALL, gap, now=REF.start_utc + dt.timedelta(days=2),
+                         watching=watching)
+    assert young.tables == ("results",)
+    old = plan_session(REF, ALL, gap, now=REF.start_utc + dt.timedelta(days=8),
+                       watching=watching)
+    assert old.skipped and "gave up waiting for results" in old.skip_reason
+    # a normal run still retries it
+    assert plan_session(REF, ALL, gap, now=NOW).tables == ("results",)

@@ -12,6 +12,20 @@ from helpers import row_counts, run_populator
 BAKU = dict(events=("Azerbaijan",), sessions=("SS", "S"))
 
 
+class FakeClock:
+    """time() and sleep() without waiting: sleep moves the time on and reports the wait."""
+
+    def __init__(self, on_sleep=lambda seconds: None):
+        self.now, self.on_sleep = 1_800_000_000.0, on_sleep
+
+    def time(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.on_sleep(seconds)
+        self.now += seconds
+
+
 def run(database_url, cache, **options):
     """Baku 2023's Sprint Shootout and Sprint, offline from ``cache``, unless ``options`` say
     otherwise."""
@@ -55,7 +69,7 @@ def test_a_crash_while_writing_leaves_no_trace_of_that_session(recorded_cache, d
     assert summary.sessions_loaded == 2 and summary.exit_code == 0
 
 
-def test_a_dropped_connection_is_retried_once(recorded_cache, database_url, monkeypatch):
+def test_a_dropped_connection_is_retried(recorded_cache, database_url, monkeypatch):
     real = populator_module.replace_session_rows
     dropped = {"done": False}
 
@@ -67,35 +81,54 @@ def test_a_dropped_connection_is_retried_once(recorded_cache, database_url, monk
         return real(connection, table, key, frame)
 
     monkeypatch.setattr(populator_module, "replace_session_rows", drop_once)
-    summary = run(database_url, recorded_cache)
+    summary = run(database_url, recorded_cache, retry_wait=0)
     assert dropped["done"] and summary.sessions_loaded == 2 and summary.sessions_failed == 0
+    assert [entry.attempts for entry in summary.sessions] == [2, 1]
     again = run(database_url, recorded_cache)
     assert again.fastf1_loads == 0 and sum(again.rows_inserted.values()) == 0
 
 
-def test_a_database_that_stays_gone_stops_the_run(recorded_cache, sqlite_url, monkeypatch):
+def test_a_database_that_stays_gone_fails_each_session_after_its_retries(
+        recorded_cache, sqlite_url, monkeypatch):
     def always_drop(connection, table, key, frame):
         raise OperationalError("COPY", {}, Exception("network error"),
                                connection_invalidated=True)
 
+    waits = []
     monkeypatch.setattr(populator_module, "replace_session_rows", always_drop)
-    summary = run(sqlite_url, recorded_cache)
-    assert summary.aborted and "lost the database connection" in summary.aborted
-    assert summary.exit_code == 1 and summary.fastf1_loads == 1   # second session not tried
+    summary = run(sqlite_url, recorded_cache, retries=2, retry_wait=1,
+                  clock=FakeClock(on_sleep=waits.append))
+    assert summary.sessions_failed == 2 and summary.exit_code == 1 and not summary.aborted
+    for entry in summary.failures:
+        assert entry.attempts == 3
+        assert entry.reason.startswith("gave up after 3 attempts: database connection problem")
+    # exponential backoff with full jitter: at most 1 s, then at most 2 s, per session
+    assert len(waits) == 4 and all(0 <= w <= 1 for w in waits[::2]) and all(
+        0 <= w <= 2 for w in waits[1::2])
+    # the failures are remembered for --plan, and forgotten once a run stores the session
+    assert row_counts(sqlite_url)["session_failures"] == 2
+    monkeypatch.undo()
+    assert run(sqlite_url, recorded_cache).sessions_loaded == 2
+    assert row_counts(sqlite_url)["session_failures"] == 0
 
 
-def test_the_rate_limit_stops_the_run_and_keeps_what_was_stored(recorded_cache, database_url,
-                                                                monkeypatch):
+def test_fastf1s_rate_limit_is_waited_out_then_the_run_goes_on(recorded_cache, database_url,
+                                                               monkeypatch):
     import fastf1
 
-    def rate_limited():
-        raise fastf1.exceptions.RateLimitExceededError("any API: 500 calls/h")
+    raised = {"n": 0}
 
-    fail_loading(monkeypatch, "Sprint", rate_limited)
-    summary = run(database_url, recorded_cache)
-    assert summary.sessions_loaded == 1 and summary.exit_code == 1
-    assert "rate limit" in summary.aborted and "rerun later" in summary.aborted
-    assert row_counts(database_url)["sessions"] == 1
+    def rate_limited_once():
+        if not raised["n"]:
+            raised["n"] += 1
+            raise fastf1.exceptions.RateLimitExceededError("any API: 500 calls/h")
+
+    waits = []
+    fail_loading(monkeypatch, "Sprint", rate_limited_once)
+    summary = run(database_url, recorded_cache, clock=FakeClock(on_sleep=waits.append))
+    assert summary.sessions_loaded == 2 and summary.exit_code == 0
+    assert sum(waits) >= 60          # a countdown, not a restart or a failure
+    assert [entry.attempts for entry in summary.sessions] == [1, 1]
 
 
 def test_fastf1_exiting_fails_only_that_session(recorded_cache, sqlite_url, monkeypatch):
@@ -122,4 +155,6 @@ def test_a_value_that_does_not_fit_fails_the_session_naming_it(recorded_cache, s
     summary = run(sqlite_url, recorded_cache, sessions=("SS",))
     assert summary.sessions_failed == 1
     assert "laps.tyre_life: value 2.5 is not a whole number" in summary.failures[0].reason
-    assert set(row_counts(sqlite_url).values()) == {0}
+    counts = row_counts(sqlite_url)
+    assert counts.pop("session_failures") == 1          # remembered for --plan
+    assert set(counts.values()) == {0}

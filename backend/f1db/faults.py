@@ -1,0 +1,71 @@
+"""Which faults pass and which do not: the classes that decide retry or fail.
+
+A session either stores whole or not at all (one transaction), so any fault may simply be
+retried; but retrying what cannot pass wastes the rate-limited FastF1 budget and hides the
+cause. Transient: a dropped or reset connection, a timeout, the server shutting down or
+out of connections, a serialization failure or deadlock, a SQLite file locked by another
+writer. Permanent: everything else (a value that does not fit, a duplicate key, a
+permission the role lacks, a schema mismatch). Errors arrive wrapped by SQLAlchemy
+(``DBAPIError.orig``) or raw from the driver (COPY and the SQLite loader talk to the
+driver directly), so both shapes are read here.
+"""
+
+from __future__ import annotations
+
+import socket
+import sqlite3
+
+from .errors import first_line, postgresql_fields
+
+# SQLSTATEs (PostgreSQL appendix A) after which the same work may succeed on a new attempt.
+_TRANSIENT_SQLSTATE_CLASSES = ("08",        # connection exception
+                               "53",        # insufficient resources (too many connections)
+                               "57")        # operator intervention (admin shutdown, crash)
+_TRANSIENT_SQLSTATES = {"40001",            # serialization_failure
+                        "40P01",            # deadlock_detected
+                        "55P03"}            # lock_not_available
+_PERMISSION_SQLSTATE = "42501"              # insufficient_privilege
+_SQLITE_BUSY_WORDS = ("database is locked", "database is busy")
+
+
+def driver_error(error: BaseException) -> BaseException:
+    """The driver's own exception, unwrapped from SQLAlchemy's DBAPIError if wrapped."""
+    return getattr(error, "orig", None) or error
+
+
+def sqlstate(error: BaseException) -> str:
+    """PostgreSQL's SQLSTATE of a (wrapped) pg8000 error, '' for anything else."""
+    return str(postgresql_fields(driver_error(error)).get("C", ""))
+
+
+def is_permission_denied(error: BaseException) -> bool:
+    return sqlstate(error) == _PERMISSION_SQLSTATE
+
+
+def is_transient(error: BaseException) -> bool:
+    """True when a new attempt of the same work may succeed."""
+    if getattr(error, "connection_invalidated", False):   # SQLAlchemy saw the socket go
+        return True
+    raw = driver_error(error)
+    code = sqlstate(raw)
+    if code:
+        return code in _TRANSIENT_SQLSTATES or code[:2] in _TRANSIENT_SQLSTATE_CLASSES
+    if isinstance(raw, sqlite3.OperationalError):
+        return any(words in str(raw).lower() for words in _SQLITE_BUSY_WORDS)
+    if isinstance(raw, (ConnectionError, TimeoutError, socket.timeout, BrokenPipeError)):
+        return True
+    # pg8000 reports a dropped socket as InterfaceError("network error" / "connection is
+    # closed") and a socket it could not write as one wrapping an OSError.
+    text = str(raw).lower()
+    if type(raw).__name__ == "InterfaceError" and ("network error" in text or "closed" in text
+                                                   or isinstance(raw.__cause__, OSError)):
+        return True
+    return False
+
+
+def describe(error: BaseException) -> str:
+    """One line for the summary: PostgreSQL's message, or the error's first line."""
+    raw = driver_error(error)
+    if isinstance(raw, sqlite3.OperationalError) and is_transient(raw):
+        return f"{first_line(raw)} (another run is writing to the SQLite file)"
+    return first_line(raw)

@@ -1,0 +1,37 @@
+"""SIGINT and SIGTERM as an exception, so a stop unwinds like any error: the session in
+flight is rolled back by its transaction, the summary is written, and the process exits
+130 or 143 (Cloud Run and Kubernetes send SIGTERM before they kill a task)."""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+from typing import Iterator
+
+from .errors import Interrupted
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+_received: list[Interrupted] = []
+
+
+def received() -> Interrupted | None:
+    """The stop this process was asked for, if any (also once the exception was caught:
+    a rollback that fails after a stop must not be mistaken for a database fault)."""
+    return _received[-1] if _received else None
+
+
+@contextlib.contextmanager
+def stop_on_signals() -> Iterator[None]:
+    """While inside, SIGINT and SIGTERM raise :class:`Interrupted` in the main thread."""
+
+    def handler(number, _frame):
+        stop = Interrupted(number, signal.Signals(number).name)
+        _received.append(stop)
+        raise stop
+
+    saved = {number: signal.signal(number, handler) for number in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for number, previous in saved.items():
+            signal.signal(number, previous)
