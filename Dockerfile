@@ -1,4 +1,4 @@
-# The populator as a container image, for Cloud Run Jobs and Kubernetes (docs/SCALE_OUT.md).
+# The populator as a container image, for Cloud Run Jobs and Kubernetes (README, "Many seasons in parallel").
 #
 #   docker build -t f1db .
 #   docker run --rm -e DATABASE_URL=postgresql://... f1db --year 2023 --max-events 0

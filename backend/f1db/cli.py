@@ -8,8 +8,10 @@ import sys
 from pathlib import Path
 from typing import Callable
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from .config import BACKEND_DIR
-from .errors import F1DBError, Interrupted
+from .errors import F1DBError, Interrupted, UsageError, first_line
 
 EXIT_OK, EXIT_USAGE = 0, 2
 _FILE_ONLY_LOGGER = "f1db.exit"
@@ -57,7 +59,11 @@ def setup_logging(*, quiet: bool = False, verbose: bool = False,
     console.setFormatter(logging.Formatter("%(message)s"))
     handlers: list[logging.Handler] = [console]
     if log_file is not None:
-        file_handler = logging.FileHandler(log_file, encoding="utf-8")
+        try:
+            file_handler = logging.FileHandler(log_file, encoding="utf-8")
+        except OSError as error:
+            raise UsageError(f"Cannot write the log file {log_file}: {error.strerror}: give "
+                             f"another --log-file, or --log-file '' for none") from None
         file_handler.setLevel(logging.INFO)
         file_handler.setFormatter(logging.Formatter(
             "%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
@@ -120,6 +126,11 @@ def run(main: Callable[[], int]) -> None:
         code = error.exit_code
     except BrokenPipeError:  # output piped into head & co.
         code = EXIT_OK
+    except SQLAlchemyError as error:    # a database fault outside any session (migrations)
+        line = f"error: database error: {first_line(error)}: check the database and retry"
+        print(line, file=sys.stderr)
+        logging.getLogger(_FILE_ONLY_LOGGER).error("%s", line, exc_info=True)
+        code = 1
     except KeyboardInterrupt:
         print("Interrupted: sessions stored so far are kept; run again to resume.",
               file=sys.stderr)

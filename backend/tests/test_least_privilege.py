@@ -26,14 +26,14 @@ from f1db.schema import alembic_config, require_current_schema, schema_state, up
 from helpers import row_counts
 from scratch_postgres import POSTGRES
 
-GRANTS_DOCS = (REPO / "README.md", REPO / "docs" / "LEAST_PRIVILEGE.md")
+GRANTS_DOCS = (REPO / "README.md",)
 DOC_NAMES = {"owner": "f1_owner", "loader": "f1_loader", "database": "f1_data",
              "owner_password": "owner-password", "loader_password": "loader-password"}
 
 
 def documented_sql() -> tuple[list[str], list[str]]:
     """The administrator's and the owner's statements, from the "Least privilege" section
-    (README once it holds it, else docs/LEAST_PRIVILEGE.md)."""
+    (README)."""
     for path in GRANTS_DOCS:
         section = re.search(r"^##+ Least privilege\n(.*?)(?=^## |\Z)", path.read_text(),
                             re.S | re.M)
