@@ -412,9 +412,10 @@ class DatabasePopulator:
                     f"(offline: no network requests)")
         budget = self.source.budget
         seconds = budget.seconds_needed(requests, jolpica) if budget else 0.0
+        waiting = (f"about {_duration(seconds)} under the rate limits" if seconds >= 60
+                   else "within this hour's request budget")
         return (f"{sessions} sessions to load: at most {requests} network requests "
-                f"({jolpica} to Jolpica; cached responses cost none), "
-                f"about {_duration(seconds)} of waiting under the rate limits "
+                f"({jolpica} to Jolpica; cached responses cost none), {waiting} "
                 f"(FastF1's parsing and the writes come on top)")
 
 
@@ -470,8 +471,5 @@ def _seconds(value, parameter: str) -> float:
 
 
 def _duration(seconds: float) -> str:
-    minutes = round(seconds / 60)
-    if minutes < 1:
-        return "no time"
-    hours, minutes = divmod(minutes, 60)
+    hours, minutes = divmod(round(seconds / 60), 60)
     return f"{hours} h {minutes} min" if hours else f"{minutes} min"
