@@ -15,7 +15,9 @@ from __future__ import annotations
 import socket
 import sqlite3
 
-from .errors import first_line, postgresql_fields
+from sqlalchemy.exc import SQLAlchemyError
+
+from .errors import F1DBError, PermissionProblem, TransientError, first_line, postgresql_fields
 
 # SQLSTATEs (PostgreSQL appendix A) after which the same work may succeed on a new attempt.
 _TRANSIENT_SQLSTATE_CLASSES = ("08",        # connection exception
@@ -36,6 +38,24 @@ def driver_error(error: BaseException) -> BaseException:
 def sqlstate(error: BaseException) -> str:
     """PostgreSQL's SQLSTATE of a (wrapped) pg8000 error, '' for anything else."""
     return str(postgresql_fields(driver_error(error)).get("C", ""))
+
+
+def is_database_error(error: BaseException) -> bool:
+    """An error of the database or its driver: wrapped by SQLAlchemy, or raw from sqlite3,
+    the socket, or pg8000 (whose own exceptions arrive unwrapped from inside COPY)."""
+    return (isinstance(error, (SQLAlchemyError, sqlite3.Error, OSError))
+            or type(error).__module__.startswith("pg8000"))
+
+
+def as_f1db_error(error: BaseException) -> F1DBError:
+    """A database error as the library's own: TransientError (retried), PermissionProblem,
+    or a plain F1DBError (permanent), each with PostgreSQL's message."""
+    if is_transient(error):
+        return TransientError(f"database connection problem: {describe(error)}")
+    if is_permission_denied(error):
+        return PermissionProblem(f"the database role may not do this: {describe(error)} "
+                                 f"(grants: README, Least privilege)")
+    return F1DBError(f"database error: {describe(error)}")
 
 
 def is_permission_denied(error: BaseException) -> bool:

@@ -22,7 +22,8 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, Table, delete, func, select
 
-from .errors import F1DBError, first_line, postgresql_fields
+from .errors import F1DBError, first_line
+from .faults import sqlstate
 from .records import SessionKey
 
 CSV_CHUNK_ROWS = 20_000          # ~1-2 MiB of telemetry-shaped CSV per COPY message
@@ -79,7 +80,7 @@ def _is_refusal(error: Exception) -> bool:
     """sqlite3's integrity and data errors; pg8000's errors of SQLSTATE class 22 or 23."""
     if isinstance(error, (sqlite3.IntegrityError, sqlite3.DataError)):
         return True
-    return str(postgresql_fields(error).get("C", ""))[:2] in _REFUSED_SQLSTATE_CLASSES
+    return sqlstate(error)[:2] in _REFUSED_SQLSTATE_CLASSES
 
 
 def count_session_rows(connection: Connection, table: Table, key: SessionKey) -> int:

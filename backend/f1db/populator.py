@@ -20,13 +20,11 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import sqlite3
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable
 
-from sqlalchemy.exc import SQLAlchemyError
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
 from . import signals
@@ -34,9 +32,9 @@ from .budget import SystemClock
 from .claims import SessionClaims
 from .config import resolve_cache_dir, resolve_database
 from .db import Database, open_database
-from .errors import (F1DBError, FetchError, Interrupted, PermissionProblem, RunAborted,
+from .errors import (F1DBError, FetchError, Interrupted, RunAborted,
                      TransientError, UsageError)
-from .faults import describe, is_permission_denied, is_transient
+from .faults import as_f1db_error, describe, is_database_error
 from .fetch import FastF1RateLimited, FastF1Source, estimated_requests, session_name
 from .ledger import read_failures, read_ledger, record_failure, write_ledger
 from .load import replace_session_rows
@@ -44,7 +42,7 @@ from .models import Base
 from .plan import SessionPlan, Watching, freshness_from, parts_to_record, plan_session
 from .progress import NullProgress
 from .records import EventRef, FailureRecord, FetchedSession, LedgerEntry, PartStatus, SessionRef
-from .schema import require_current_schema
+from .schema import require_current_schema, schema_state
 from .selection import check_max_events, check_years, choose_tables, select_sessions
 from .shard import Shard, parse_shard, shard_from_environment, shard_keys
 from .summary import RunSummary
@@ -53,7 +51,6 @@ from .transform import session_frames
 log = logging.getLogger("f1db")
 
 MAX_RETRY_WAIT_SECONDS = 300
-_DATABASE_ERRORS = (SQLAlchemyError, sqlite3.Error, OSError)
 
 
 @dataclass(frozen=True)
@@ -270,8 +267,6 @@ class DatabasePopulator:
         self.database = self.database or open_database(self.target)
 
     def _read_ledger_if_any(self) -> tuple[dict, dict[object, FailureRecord]]:
-        from .schema import schema_state
-
         state = schema_state(self.database)
         if state.empty:
             return {}, {}
@@ -361,14 +356,12 @@ class DatabasePopulator:
             return _Stored(counts, parts, plan.note)
         except (F1DBError, Interrupted):
             raise
-        except _DATABASE_ERRORS as error:
+        except Exception as error:
+            if not is_database_error(error):
+                raise
             if signals.received():       # a rollback that failed because of the stop
                 raise signals.received() from None
-            raise _classified(error) from None
-        except Exception as error:
-            if _is_driver_error(error):
-                raise _classified(error) from None
-            raise
+            raise as_f1db_error(error) from None
 
     def _fetch(self, plan: SessionPlan, stored: LedgerEntry | None) -> FetchedSession:
         fetched = self.source.fetch_session(plan.ref, set(plan.tables))
@@ -440,20 +433,6 @@ def _describe_plan(plan: SessionPlan, stored: LedgerEntry | None,
     else:
         step = f"load {', '.join(plan.tables)}" + (f" ({plan.note})" if plan.note else "")
     return state, step + (f"; {detail}" if detail else "")
-
-
-def _classified(error: BaseException) -> F1DBError:
-    if is_transient(error):
-        return TransientError(f"database connection problem: {describe(error)}")
-    if is_permission_denied(error):
-        return PermissionProblem(f"the database role may not do this: {describe(error)} "
-                                 f"(grants: README, Least privilege)")
-    return F1DBError(f"database error: {describe(error)}")
-
-
-def _is_driver_error(error: BaseException) -> bool:
-    """pg8000's own exceptions (raised unwrapped inside COPY)."""
-    return type(error).__module__.startswith("pg8000")
 
 
 def _count(value, parameter: str) -> int:
