@@ -14,6 +14,11 @@ round_number, session_type) then the table's natural key. Live timing repeats ti
 so event-like tables use the row's position in FastF1's DataFrame (``sequence``) and
 telemetry uses a per-driver ``sample_index``; neither can merge two real rows.
 
+``telemetry`` and ``positions`` hold nearly all the rows, so their columns are as narrow as
+FastF1's values allow (``sql_type``; the transform refuses a value that does not fit) and
+in an order that leaves PostgreSQL no alignment padding: fixed-width columns widest first,
+text last (docs/ARCHITECTURE.md, "Storage of the big tables").
+
 The ledger is ``sessions`` (one row per stored session, written in the same transaction as
 its rows) and ``session_parts`` (one row per table ever asked for: loaded, partial or
 missing); ``session_failures`` keeps why a session that is not stored last failed.
@@ -25,8 +30,9 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import (BigInteger, Boolean, DateTime, Float, ForeignKeyConstraint, Integer,
-                        MetaData, SmallInteger, String, Text, UniqueConstraint)
+from sqlalchemy import (DDL, BigInteger, Boolean, DateTime, Float, ForeignKeyConstraint,
+                        Integer, MetaData, PrimaryKeyConstraint, SmallInteger, String, Table,
+                        Text, UniqueConstraint, event)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING_CONVENTION = {
@@ -39,8 +45,10 @@ NAMING_CONVENTION = {
 # How a FastF1 column is stored. "duration_ms": Timedelta -> integer milliseconds;
 # "timestamp_utc": naive UTC datetime; "integer": float-with-NaN counts -> nullable int.
 KINDS = ("text", "integer", "real", "flag", "duration_ms", "timestamp_utc")
+# Each kind's SQL type unless a column narrows it (``sql_type``: SmallInteger, Integer).
 _SQL_TYPES = {"text": Text, "integer": Integer, "real": Float, "flag": Boolean,
               "duration_ms": BigInteger, "timestamp_utc": DateTime}
+_INTEGER_KINDS = ("integer", "duration_ms")
 
 
 class Base(DeclarativeBase):
@@ -64,10 +72,16 @@ class FastF1Part:
     may_be_empty: bool = False
 
 
-def fastf1_column(source: str, kind: str, *, key: bool = False):
-    """A column filled from FastF1's column ``source``; ``key`` marks the natural key."""
+def fastf1_column(source: str, kind: str, *, key: bool = False, sql_type=None):
+    """A column filled from FastF1's column ``source``; ``key`` marks the natural key.
+
+    ``sql_type`` narrows an integer kind's SQL type (SmallInteger, Integer) where FastF1's
+    values are known to fit: the transform checks every value against the column's type
+    and refuses one that does not fit, so a narrower type never changes a stored value.
+    """
     assert kind in KINDS, kind
-    return mapped_column(_SQL_TYPES[kind](), primary_key=key, nullable=not key,
+    assert sql_type is None or kind in _INTEGER_KINDS, (kind, sql_type)
+    return mapped_column((sql_type or _SQL_TYPES[kind])(), primary_key=key, nullable=not key,
                          info={"source": source, "kind": kind})
 
 
@@ -77,15 +91,57 @@ def derived_key(kind: str = "integer"):
                          info={"derived": True, "kind": kind})
 
 
+def session_type_column(sort_order: int = 0):
+    """The session key's ``session_type`` (FastF1's ``Session.name``)."""
+    return mapped_column(String(40), primary_key=True, sort_order=sort_order,
+                         info={"session_key": True, "kind": "text"})
+
+
 class SessionKeyMixin:
-    """Session metadata on every fact row; the first three columns of each primary key."""
+    """Session metadata on every fact row; the first three columns of each primary key.
+
+    They come first in every table (``sort_order``); telemetry and positions redeclare
+    ``session_type`` to move the variable-width text behind their fixed-width columns.
+    """
 
     year: Mapped[int] = mapped_column(SmallInteger, primary_key=True, sort_order=-3,
                                       info={"session_key": True, "kind": "integer"})
     round_number: Mapped[int] = mapped_column(SmallInteger, primary_key=True, sort_order=-2,
                                               info={"session_key": True, "kind": "integer"})
-    session_type: Mapped[str] = mapped_column(String(40), primary_key=True, sort_order=-1,
-                                              info={"session_key": True, "kind": "text"})
+    session_type: Mapped[str] = session_type_column(sort_order=-1)
+
+
+# PostgreSQL leaves a B-tree leaf at its fillfactor (default 90) when ascending inserts
+# split it. Telemetry and positions rows arrive in key order (the transform streams drivers
+# sorted) and are never updated, so the 10 % kept free would stay empty: pack the key index.
+PACKED_FILLFACTOR = 100
+
+
+def big_table_args(*natural_key: str) -> tuple:
+    """``__table_args__`` of the two big tables: the primary key on the session key then
+    ``natural_key`` in this order (whatever the physical column order), its PostgreSQL
+    index packed to PACKED_FILLFACTOR (``info["fillfactor"]``, applied by
+    :func:`_apply_key_fillfactor`), and on SQLite ``WITHOUT ROWID``: the rows live in the
+    primary key's B-tree instead of a rowid table plus an index repeating the key (about
+    90 instead of 117 bytes a row, docs/ARCHITECTURE.md, "Storage of the big tables").
+    """
+    key = PrimaryKeyConstraint("year", "round_number", "session_type", *natural_key,
+                               info={"fillfactor": PACKED_FILLFACTOR})
+    return key, {"sqlite_with_rowid": False}
+
+
+def _apply_key_fillfactor(table: Table) -> None:
+    """Create the table's primary key index with ``info["fillfactor"]`` on PostgreSQL.
+
+    SQLAlchemy has no PostgreSQL ``WITH (...)`` for a primary key; setting it on the empty
+    index right after CREATE TABLE is the same as creating it with it. The Alembic revision
+    spells out the same (``0004``), and test_storage_types checks that both agree.
+    """
+    fillfactor = table.primary_key.info.get("fillfactor")
+    if fillfactor is not None:
+        event.listen(table, "after_create", DDL(
+            f"ALTER INDEX pk_{table.name} SET (fillfactor = {int(fillfactor)})"
+        ).execute_if(dialect="postgresql"))
 
 
 class StoredSession(Base):
@@ -235,40 +291,56 @@ class Weather(SessionKeyMixin, Base):
 
 
 class Telemetry(SessionKeyMixin, Base):
-    """``Session.car_data[driver]`` for every driver: about 4 samples a second."""
+    """``Session.car_data[driver]`` for every driver: about 4 samples a second.
+
+    FastF1 keeps RPM, Speed and Throttle as float64 but they are whole numbers (and nGear,
+    DRS int64): all fit smallint. Times are milliseconds within the session: integer.
+    Physical order: 2-byte keys, 4/8-byte columns, 2-byte channels, the flag, text last
+    (a race's row is a 72-byte heap tuple on PostgreSQL, no padding).
+    """
 
     __tablename__ = "telemetry"
     __source__ = FastF1Part("car_data", load_option="telemetry", per_driver=True)
+    __table_args__ = big_table_args("driver_number", "sample_index")
 
-    driver_number: Mapped[str] = derived_key("text")
     sample_index: Mapped[int] = derived_key()
     date_utc: Mapped[dt.datetime | None] = fastf1_column("Date", "timestamp_utc")
-    session_time_ms: Mapped[int | None] = fastf1_column("SessionTime", "duration_ms")
-    time_ms: Mapped[int | None] = fastf1_column("Time", "duration_ms")
-    rpm: Mapped[float | None] = fastf1_column("RPM", "real")
-    speed: Mapped[float | None] = fastf1_column("Speed", "real")
-    n_gear: Mapped[int | None] = fastf1_column("nGear", "integer")
-    throttle: Mapped[float | None] = fastf1_column("Throttle", "real")
+    session_time_ms: Mapped[int | None] = fastf1_column("SessionTime", "duration_ms",
+                                                        sql_type=Integer)
+    time_ms: Mapped[int | None] = fastf1_column("Time", "duration_ms", sql_type=Integer)
+    rpm: Mapped[int | None] = fastf1_column("RPM", "integer", sql_type=SmallInteger)
+    speed: Mapped[int | None] = fastf1_column("Speed", "integer", sql_type=SmallInteger)
+    n_gear: Mapped[int | None] = fastf1_column("nGear", "integer", sql_type=SmallInteger)
+    throttle: Mapped[int | None] = fastf1_column("Throttle", "integer", sql_type=SmallInteger)
+    drs: Mapped[int | None] = fastf1_column("DRS", "integer", sql_type=SmallInteger)
     brake: Mapped[bool | None] = fastf1_column("Brake", "flag")
-    drs: Mapped[int | None] = fastf1_column("DRS", "integer")
+    session_type: Mapped[str] = session_type_column()
+    driver_number: Mapped[str] = derived_key("text")
     source: Mapped[str | None] = fastf1_column("Source", "text")
 
 
 class Position(SessionKeyMixin, Base):
-    """``Session.pos_data[driver]`` for every driver: about 4 samples a second."""
+    """``Session.pos_data[driver]`` for every driver: about 4 samples a second.
+
+    X, Y and Z are whole numbers (1/10 m since 2020) that can pass +-32767: integer.
+    Same physical order as telemetry (an 80-byte heap tuple for a race).
+    """
 
     __tablename__ = "positions"
     __source__ = FastF1Part("pos_data", load_option="telemetry", per_driver=True)
+    __table_args__ = big_table_args("driver_number", "sample_index")
 
-    driver_number: Mapped[str] = derived_key("text")
     sample_index: Mapped[int] = derived_key()
     date_utc: Mapped[dt.datetime | None] = fastf1_column("Date", "timestamp_utc")
-    session_time_ms: Mapped[int | None] = fastf1_column("SessionTime", "duration_ms")
-    time_ms: Mapped[int | None] = fastf1_column("Time", "duration_ms")
+    session_time_ms: Mapped[int | None] = fastf1_column("SessionTime", "duration_ms",
+                                                        sql_type=Integer)
+    time_ms: Mapped[int | None] = fastf1_column("Time", "duration_ms", sql_type=Integer)
+    x: Mapped[int | None] = fastf1_column("X", "integer")
+    y: Mapped[int | None] = fastf1_column("Y", "integer")
+    z: Mapped[int | None] = fastf1_column("Z", "integer")
+    session_type: Mapped[str] = session_type_column()
+    driver_number: Mapped[str] = derived_key("text")
     status: Mapped[str | None] = fastf1_column("Status", "text")
-    x: Mapped[float | None] = fastf1_column("X", "real")
-    y: Mapped[float | None] = fastf1_column("Y", "real")
-    z: Mapped[float | None] = fastf1_column("Z", "real")
     source: Mapped[str | None] = fastf1_column("Source", "text")
 
 
@@ -319,6 +391,8 @@ TABLE_NAMES = tuple(model.__tablename__ for model in FACT_MODELS)
 TELEMETRY_TABLES = tuple(model.__tablename__ for model in FACT_MODELS
                          if model.__source__.load_option == "telemetry")
 LEDGER_MODELS = (StoredSession, SessionPart, SessionFailure)
+for _model in FACT_MODELS:
+    _apply_key_fillfactor(_model.__table__)
 
 
 def fact_sources() -> dict[str, FastF1Part]:
