@@ -86,7 +86,7 @@ def test_a_failed_transaction_leaves_old_rows(database):
         assert count_session_rows(connection, table, KEY) == 3
 
 
-def test_many_rows_cross_csv_chunks(database):
+def test_many_rows_cross_copy_messages(database):
     stamp = pd.Timestamp("2021-09-11 12:00:00")
     rows = 45_000
     source = pd.DataFrame({"driver_number": ["44"] * rows, "sample_index": range(rows),
@@ -148,27 +148,6 @@ def test_awkward_text_and_microseconds_round_trip(database, monkeypatch):
         dt.datetime(2021, 9, 11, 12, 0, 5)]
     assert [r["lap"] for r in rows] == [1, None, 2, 3, 4, 5, 6]
     assert [r["sector"] for r in rows] == [1, None, 2, 3, None, 1, 2]
-
-
-def test_csv_chunks_split_only_between_rows():
-    from f1db.load import column_kinds, csv_chunks
-
-    frame = awkward_frame()
-    kinds = column_kinds(Base.metadata.tables["race_control_messages"], frame.columns)
-    whole = b"".join(csv_chunks(frame, kinds, chunk_rows=len(frame)))
-    assert b"".join(csv_chunks(frame, kinds, chunk_rows=2)) == whole
-    assert whole.count(b'"a\rb"') == 1 and whole.count(b'"\\N"') == 1
-
-
-def test_every_column_of_every_fact_table_has_a_writer():
-    """The loaders write by storage kind: a column without a known kind could not be written."""
-    from f1db.load import WRITERS
-    from f1db.models import FACT_MODELS, KINDS
-
-    assert set(WRITERS) == set(KINDS)
-    for model in FACT_MODELS:
-        for column in model.__table__.columns:
-            assert column.info.get("kind") in WRITERS, (model.__tablename__, column.name)
 
 
 def test_a_duplicate_key_in_fastf1s_frame_fails_on_both_databases(database):
