@@ -18,10 +18,12 @@ signals.py) or a spent budget with ``wait_for_budget=False`` ends the run with a
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
+import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -46,11 +48,13 @@ from .schema import require_current_schema, schema_state
 from .selection import check_max_events, check_years, choose_tables, select_sessions
 from .shard import Shard, parse_shard, shard_from_environment, shard_keys
 from .summary import RunSummary
-from .transform import session_frames
+from .transform import session_tables
+from .write_behind import WriteBehind
 
 log = logging.getLogger("f1db")
 
 MAX_RETRY_WAIT_SECONDS = 300
+STOP_WAIT_SECONDS = 30     # a stop waits this long for the write in flight to roll back
 
 
 @dataclass(frozen=True)
@@ -58,6 +62,27 @@ class _Stored:
     counts: dict[str, tuple[int, int]]
     parts: dict[str, tuple[PartStatus, str | None]]
     note: str | None
+    seconds: dict[str, float]
+
+
+@dataclass
+class _Write:
+    """A fetched session waiting to be written: its claim (held since before the load,
+    released when the write's transaction ends), its lazy table chunks and ledger parts."""
+
+    ref: SessionRef
+    claim: object
+    exit_claim: contextlib.ExitStack
+    tables: dict
+    parts: dict[str, tuple[PartStatus, str | None]]
+    note: str | None
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def abandon(self, error: BaseException | None = None) -> None:
+        """Roll back and release the claim without writing (a stop, a failed hand-over)."""
+        error = error or RuntimeError("abandoned")
+        self.tables.clear()
+        self.exit_claim.__exit__(type(error), error, error.__traceback__)
 
 
 class DatabasePopulator:
@@ -85,6 +110,8 @@ class DatabasePopulator:
         refresh_older_than: days (``30``) or a FastF1 version (``"3.9.0"``): reload
             sessions stored before then or by an older FastF1.
         clock: time() and sleep() (tests pass a fake one).
+        overlap: write each session in a background thread while FastF1 loads the next
+            (write_behind.py); False writes each session before loading the next.
 
     Building one checks the arguments and applies no setting: FastF1's process-wide cache
     settings are applied when a run starts. Session names are resolved through FastF1's
@@ -99,7 +126,7 @@ class DatabasePopulator:
                  shard: Shard | str | None = None, retries: int = 3,
                  retry_wait: float = 10.0, wait_for_budget: bool = True,
                  requests_per_hour: int = 500, refresh_older_than: float | str | None = None,
-                 clock=None):
+                 clock=None, overlap: bool = True):
         self.years = check_years(year)
         self.events = tuple(events)
         self.session_ids = tuple(sessions)
@@ -126,6 +153,9 @@ class DatabasePopulator:
             countdown=lambda seconds, reason: self.progress.countdown(seconds, reason,
                                                                       self.clock))
         self.database: Database | None = None
+        self.overlap = overlap
+        self.writer = WriteBehind()
+        self._pending_reports: list[tuple[Callable, tuple]] = []
 
     @property
     def year(self) -> int:
@@ -176,18 +206,25 @@ class DatabasePopulator:
                 ledger = read_ledger(connection, self.years)
             claims = SessionClaims(self.database.engine)
             cache_changed = self.source.offline_cache_changed_utc()
+            run = _RunContext(claims, summary, cache_changed, watching)
             for event, refs in self.progress.bar(selection, total=len(selection),
                                                  desc=summary.seasons, level=0):
                 self.progress.set_description(0, f"{event.year} {event.name}")
                 for ref in self.progress.bar(refs, total=len(refs), desc="sessions", level=1):
                     self.progress.set_description(1, ref.key.session_type)
                     plan = self._plan(ref, ledger.get(ref.key), cache_changed, watching)
-                    self._run_session(plan, claims, summary, cache_changed, watching)
+                    self._run_session(plan, run)
+            self.writer.finish()                  # the last session's write
         except RunAborted as error:
+            self.writer.settle(STOP_WAIT_SECONDS)
             summary.aborted, summary.abort_exit_code = str(error), error.exit_code
             log.error("Stopped: %s", error)
         except Interrupted as stop:
+            self.writer.settle(STOP_WAIT_SECONDS)
             self._record_stop(summary, stop)
+        finally:
+            self.writer.settle(STOP_WAIT_SECONDS)     # only busy when something unforeseen
+            self._flush_reports()
         summary.fastf1_loads = self.source.loads - loads_before
         summary.requests = self.source.requests - requests_before
         summary.duration_seconds = time.monotonic() - started
@@ -280,88 +317,158 @@ class DatabasePopulator:
                             offline_cache_changed_utc=cache_changed, refresh=self.refresh,
                             watching=watching)
 
-    def _run_session(self, plan: SessionPlan, claims: SessionClaims, summary: RunSummary,
-                     cache_changed, watching) -> None:
+    def _run_session(self, plan: SessionPlan, run: "_RunContext", *,
+                     attempts_before: int = 0) -> None:
+        """Plan, claim, fetch and hand the write over (or write it here when not
+        overlapping, and for a retry after a failed write, which reads FastF1's cache)."""
         ref = plan.ref
         if plan.skipped:
-            summary.record_skipped(ref, plan.skip_reason)
+            self._report(run.summary.record_skipped, ref, plan.skip_reason)
             return
-        attempts = 0
+        attempts = attempts_before
+        inline = attempts_before > 0 or not self.overlap
 
         def attempt():
             nonlocal attempts
             attempts += 1
             try:
-                return self._attempt(ref, claims, cache_changed, watching)
+                job = self._attempt(ref, run)
+                return self._write(job) if inline and isinstance(job, _Write) else job
             except FastF1RateLimited:
                 attempts -= 1             # waited out, not a failed attempt
                 raise
 
         try:
-            result = self._with_retries(ref, attempt)
+            result = self._with_retries(ref, attempt, attempts_before)
         except RunAborted:
             raise
         except TransientError as error:
-            self._fail(summary, ref, f"gave up after {attempts} attempts: {error}", attempts)
+            self._report(self._fail, run.summary, ref,
+                         f"gave up after {attempts} attempts: {error}", attempts)
             return
         except F1DBError as error:
-            self._fail(summary, ref, str(error), attempts)
+            self._report(self._fail, run.summary, ref, str(error), attempts)
             return
         if isinstance(result, str):
-            summary.record_skipped(ref, result)
+            self._report(run.summary.record_skipped, ref, result)
+        elif isinstance(result, _Stored):
+            self._report(self._record_loaded, run.summary, ref, result, attempts)
         else:
-            summary.record_loaded(ref, result.counts, result.parts, attempts=attempts,
-                                  note=result.note)
+            self._hand_over(result, plan, run, attempts)
 
-    def _with_retries(self, ref: SessionRef, attempt: Callable):
+    def _hand_over(self, job: _Write, plan: SessionPlan, run: "_RunContext",
+                   attempts: int) -> None:
+        """Give the write to the writer thread; its outcome comes back through
+        ``written`` in this thread, when the next session is handed over or the run ends."""
+
+        def written(stored: _Stored | None, error: BaseException | None) -> None:
+            try:
+                record(stored, error)
+            finally:
+                self._flush_reports()
+
+        def record(stored: _Stored | None, error: BaseException | None) -> None:
+            if error is None:
+                self._record_loaded(run.summary, job.ref, stored, attempts)
+            elif isinstance(error, TransientError) and attempts <= self.retries:
+                wait = self._backoff()(_Attempt(attempts))
+                log.warning("%s: %s; retrying in %.0f s (attempt %s of %s)", job.ref.label,
+                            error, wait, attempts + 1, self.retries + 1)
+                self.clock.sleep(wait)
+                self._run_session(plan, run, attempts_before=attempts)
+            elif isinstance(error, TransientError):
+                self._fail(run.summary, job.ref, f"gave up after {attempts} attempts: {error}",
+                           attempts)
+            elif isinstance(error, F1DBError):
+                self._fail(run.summary, job.ref, str(error), attempts)
+            else:
+                raise error               # a stop, or a bug: as if it had happened here
+
+        try:
+            self.writer.submit(lambda: self._write(job), written)
+        except BaseException as error:    # the previous write's outcome raised (a stop)
+            job.abandon(error)
+            raise
+
+    def _report(self, record: Callable, *args) -> None:
+        """Record an outcome in schedule order: while a write is in flight, after it."""
+        if self.writer.busy:
+            self._pending_reports.append((record, args))
+        else:
+            record(*args)
+
+    def _flush_reports(self) -> None:
+        while self._pending_reports:
+            record, args = self._pending_reports.pop(0)
+            record(*args)
+
+    def _with_retries(self, ref: SessionRef, attempt: Callable, attempts_before: int = 0):
         """``attempt()`` until it returns, with backoff on TransientError; FastF1's own
         rate limit is waited out without counting as an attempt."""
+        backoff = self._backoff()
         retrying = Retrying(
-            stop=stop_after_attempt(self.retries + 1),
-            wait=wait_random_exponential(multiplier=self.retry_wait,
-                                         max=MAX_RETRY_WAIT_SECONDS),
+            stop=stop_after_attempt(self.retries + 1 - attempts_before),
+            wait=lambda state: backoff(_Attempt(attempts_before + state.attempt_number)),
             retry=retry_if_exception_type(TransientError), reraise=True,
             sleep=self.clock.sleep,
             before_sleep=lambda state: log.warning(
                 "%s: %s; retrying in %.0f s (attempt %s of %s)", ref.label,
                 state.outcome.exception(), state.next_action.sleep,
-                state.attempt_number + 1, self.retries + 1))
+                attempts_before + state.attempt_number + 1, self.retries + 1))
         while True:
             try:
                 return retrying(attempt)
             except FastF1RateLimited as error:
                 self.source.wait_out(error)
 
-    def _attempt(self, ref: SessionRef, claims: SessionClaims, cache_changed,
-                 watching) -> _Stored | str:
-        """One attempt: claim, re-plan from the fresh ledger entry, fetch, store.
+    def _backoff(self) -> wait_random_exponential:
+        """Full jitter: a random wait up to retry_wait x 2^(attempt-1), at most 300 s."""
+        return wait_random_exponential(multiplier=self.retry_wait, max=MAX_RETRY_WAIT_SECONDS)
 
-        Returns what was stored, or why nothing was (a skip reason). Database errors come
-        back classified: TransientError (retried), PermissionProblem, or F1DBError.
+    def _attempt(self, ref: SessionRef, run: "_RunContext") -> _Write | str:
+        """One attempt up to the write: claim, re-plan from the fresh ledger entry, fetch.
+
+        Returns the write to do (holding the claim), or why there is none (a skip reason).
+        Database errors come back classified: TransientError (retried), PermissionProblem,
+        or F1DBError.
         """
+        claim_held = contextlib.ExitStack()
         try:
-            with claims.claim(ref.key) as claim:
+            with _database_errors_classified():
+                claim = claim_held.enter_context(run.claims.claim(ref.key))
                 if claim is None:
+                    claim_held.close()
                     return "held by another worker"
                 stored = claim.read_entry()
-                plan = self._plan(ref, stored, cache_changed, watching)
+                plan = self._plan(ref, stored, run.cache_changed, run.watching)
                 if plan.skipped:
+                    claim_held.close()
                     return f"{plan.skip_reason} (stored meanwhile)"
                 self.source.ensure_budget(set(plan.tables))
+                self.progress.set_description(1, f"{ref.key.session_type}: loading with FastF1")
+                log.info("%s: loading %s with FastF1", ref.label, ", ".join(plan.tables))
+                started = time.monotonic()
                 fetched = self._fetch(plan, stored)
-                frames = session_frames(fetched.take_frames(), plan.tables, ref.key)
+                load_seconds = time.monotonic() - started
+                self.progress.set_description(1, ref.key.session_type)
                 parts = parts_to_record(plan, fetched, stored)
-                with claim.writing() as connection:
-                    counts = self._store(connection, ref, frames, parts)
-            return _Stored(counts, parts, plan.note)
-        except (F1DBError, Interrupted):
+                tables = session_tables(fetched.take_frames(), plan.tables, ref.key)
+        except BaseException:
+            claim_held.__exit__(*sys.exc_info())
             raise
-        except Exception as error:
-            if not is_database_error(error):
-                raise
-            if signals.received():       # a rollback that failed because of the stop
-                raise signals.received() from None
-            raise as_f1db_error(error) from None
+        return _Write(ref, claim, claim_held, tables, parts, plan.note,
+                      {"fastf1": load_seconds})
+
+    def _write(self, job: _Write) -> _Stored:
+        """Write a fetched session in its claim's transaction, the ledger last, and end the
+        claim; runs in the writer thread (or inline). Errors come back classified."""
+        started = time.monotonic()
+        with _database_errors_classified():
+            with job.exit_claim:
+                with job.claim.writing() as connection:
+                    counts = self._store(connection, job.ref, job.tables, job.parts)
+        seconds = {**job.seconds, "write": time.monotonic() - started}
+        return _Stored(counts, job.parts, job.note, seconds)
 
     def _fetch(self, plan: SessionPlan, stored: LedgerEntry | None) -> FetchedSession:
         fetched = self.source.fetch_session(plan.ref, set(plan.tables))
@@ -371,16 +478,28 @@ class DatabasePopulator:
                 if self.source.offline else ""))
         return fetched
 
-    def _store(self, connection, ref: SessionRef, frames, parts) -> dict[str, tuple[int, int]]:
-        """The session's rows, then its ledger rows, in the claim's transaction."""
+    def _store(self, connection, ref: SessionRef, tables: dict,
+               parts) -> dict[str, tuple[int, int]]:
+        """The session's rows, table by table and chunk by chunk, then its ledger rows.
+
+        A stop signal is noticed between chunks (this may run in the writer thread, where
+        no signal handler runs), so the transaction rolls back within a chunk's time.
+        """
         counts = {}
-        for table in self.progress.bar(list(frames), total=len(frames), desc="tables",
+        for table in self.progress.bar(list(tables), total=len(tables), desc="tables",
                                        level=2):
             self.progress.set_description(2, table)
-            counts[table] = replace_session_rows(connection, Base.metadata.tables[table],
-                                                 ref.key, frames[table])
+            with self.progress.rows(f"{ref.key.session_type} {table}", level=3) as advance:
+                counts[table] = replace_session_rows(
+                    connection, Base.metadata.tables[table], ref.key,
+                    _until_stopped(tables.pop(table)), on_rows=advance)
         write_ledger(connection, ref, self.source.version, parts)
         return counts
+
+    def _record_loaded(self, summary: RunSummary, ref: SessionRef, stored: _Stored,
+                       attempts: int) -> None:
+        summary.record_loaded(ref, stored.counts, stored.parts, attempts=attempts,
+                              note=stored.note, seconds=stored.seconds)
 
     def _fail(self, summary: RunSummary, ref: SessionRef, reason: str, attempts: int) -> None:
         summary.record_failed(ref, reason, attempts=attempts)
@@ -452,3 +571,44 @@ def _seconds(value, parameter: str) -> float:
 def _duration(seconds: float) -> str:
     hours, minutes = divmod(round(seconds / 60), 60)
     return f"{hours} h {minutes} min" if hours else f"{minutes} min"
+
+
+@dataclass(frozen=True)
+class _RunContext:
+    """What every session of one run shares."""
+
+    claims: SessionClaims
+    summary: RunSummary
+    cache_changed: dt.datetime | None
+    watching: Watching | None
+
+
+@dataclass(frozen=True)
+class _Attempt:
+    """The part of tenacity's retry state its wait strategies read."""
+
+    attempt_number: int
+
+
+@contextlib.contextmanager
+def _database_errors_classified():
+    """A database error leaves as an F1DBError (TransientError, PermissionProblem, ...);
+    a rollback that failed because of a stop leaves as that stop."""
+    try:
+        yield
+    except (F1DBError, Interrupted):
+        raise
+    except Exception as error:
+        if not is_database_error(error):
+            raise
+        if signals.received():
+            raise signals.received() from None
+        raise as_f1db_error(error) from None
+
+
+def _until_stopped(chunks):
+    """``chunks``, ending with the stop signal's exception as soon as one was received."""
+    for chunk in chunks:
+        if signals.received():
+            raise signals.received()
+        yield chunk

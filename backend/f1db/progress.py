@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import math
@@ -20,6 +21,12 @@ class NullProgress:
     def set_description(self, level: int, desc: str) -> None:
         pass
 
+    @contextlib.contextmanager
+    def rows(self, desc: str, *, level: int) -> Iterator[Callable[[int], None]]:
+        """A counter of rows written (``advance(n)`` after each chunk); the bars show it
+        with its rate, the log has each session's totals (summary.record_loaded)."""
+        yield lambda rows: None
+
     def countdown(self, seconds: float, reason: str, clock) -> None:
         """Wait ``seconds`` by ``clock`` (``time()``, ``sleep(s)``), saying why at the start
         and how long is left once a minute: a log line is all cron or a container shows."""
@@ -30,7 +37,8 @@ class NullProgress:
 
 
 class TqdmProgress(NullProgress):
-    """Nested bars: level 0 events, 1 sessions, 2 the tables of a session."""
+    """Nested bars: level 0 events, 1 sessions (saying "loading with FastF1" during a
+    load), 2 the tables of the session being written, 3 its rows and rows/s."""
 
     def __init__(self):
         from tqdm import tqdm
@@ -51,6 +59,15 @@ class TqdmProgress(NullProgress):
     def set_description(self, level, desc):
         if level in self._bars:
             self._bars[level].set_description(desc)
+
+    @contextlib.contextmanager
+    def rows(self, desc, *, level):
+        bar = self._tqdm(desc=desc, unit="rows", unit_scale=True, position=level, leave=False,
+                         dynamic_ncols=True, mininterval=0.5)
+        try:
+            yield bar.update
+        finally:
+            bar.close()
 
     def countdown(self, seconds, reason, clock):
         """A bar below the others, counting the seconds down once a second (the start is

@@ -3,14 +3,19 @@
 No I/O here, so every rule of the data contract is unit-testable on small frames:
 snake_case columns, durations as integer milliseconds, absolute times as naive UTC,
 NaN/NaT/None as missing values (NULL in the database), never 0 or a sentinel. What to
-convert is read from the models (each column's ``info``), never listed here.
+convert is read from the models (each column's ``info`` and SQL type), never listed here.
+A value that cannot be stored exactly (a fraction in an integer column, a number outside
+its column's SQL integer type) fails the session naming column and value; it is never
+rounded, clipped or left to the database (SQLite would store it in any integer column).
 """
 
 from __future__ import annotations
 
+from typing import Iterator
+
 import numpy as np
 import pandas as pd
-from sqlalchemy import Table
+from sqlalchemy import BigInteger, Column, Integer, SmallInteger, Table
 
 from .errors import TransformError
 from .models import Base, fact_sources
@@ -19,42 +24,47 @@ from .records import SessionKey
 _ONE_MS = np.timedelta64(1, "ms")
 
 
-def session_frames(fetched: dict[str, pd.DataFrame | dict[str, pd.DataFrame]],
-                   tables: tuple[str, ...], key: SessionKey) -> dict[str, pd.DataFrame]:
-    """FastF1's frames (``FetchedSession.take_frames()``) as table frames, in ``tables`` order.
+def session_tables(fetched: dict[str, pd.DataFrame | dict[str, pd.DataFrame]],
+                   tables: tuple[str, ...], key: SessionKey) -> dict[str, Iterator[pd.DataFrame]]:
+    """FastF1's frames (``FetchedSession.take_frames()``) as lazy table chunks, in ``tables``
+    order: table name -> an iterator of frames shaped like the table.
 
-    Per-driver sources (``car_data``, ``pos_data``) are stacked first. Each FastF1 frame is
-    removed from ``fetched`` once transformed, so that only one table's source and its
-    stacked copy are alive at a time next to the finished table frames.
+    Nothing is converted until the loader asks for it, and a per-driver source
+    (``car_data``, ``pos_data``) comes one driver at a time: each FastF1 frame is popped
+    out of ``fetched`` as it is converted, so once its chunk is written nothing keeps it
+    alive. A race's telemetry is never held twice (FastF1's frame and a converted copy of
+    the whole table), only one driver's (docs/ARCHITECTURE.md, "Memory").
     """
     sources = fact_sources()
-    frames = {}
-    for table in tables:
-        source = fetched.pop(table, None)
-        if source is None:
-            continue
-        if sources[table].per_driver:
-            source = combine_driver_frames(source)
-        frames[table] = table_frame(Base.metadata.tables[table], source, key)
-        del source
-    return frames
+    return {table: _table_chunks(Base.metadata.tables[table], fetched, sources[table].per_driver,
+                                 key)
+            for table in tables if table in fetched}
 
 
-def combine_driver_frames(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """Stack ``car_data`` / ``pos_data`` per-driver frames into one, adding the natural key.
+def _table_chunks(table: Table, fetched: dict, per_driver: bool,
+                  key: SessionKey) -> Iterator[pd.DataFrame]:
+    source = fetched.pop(table.name)
+    if not per_driver:
+        yield table_frame(table, source, key)
+        return
+    # Drivers in key order: each session's rows then reach the primary key's index in
+    # ascending order, which PostgreSQL appends to its rightmost page cheaply.
+    for driver in sorted(source):
+        frame = driver_frame(source.pop(driver), driver)
+        yield table_frame(table, frame, key)
+        del frame
+
+
+def driver_frame(frame: pd.DataFrame, driver: str) -> pd.DataFrame:
+    """One driver's ``car_data`` / ``pos_data`` frame with the natural key added.
 
     ``sample_index`` is the sample's position in its driver's frame: live timing repeats
     timestamps, so a (driver, date) key would merge real samples.
     """
-    parts = []
-    for driver, frame in frames.items():
-        part = pd.DataFrame(frame).reset_index(drop=True)
-        part.insert(0, "sample_index", np.arange(len(part), dtype=np.int64))
-        part.insert(0, "driver_number", str(driver))
-        parts.append(part)
-    if not parts:
-        return pd.DataFrame(columns=["driver_number", "sample_index"])
-    return pd.concat(parts, ignore_index=True)
+    part = pd.DataFrame(frame).reset_index(drop=True)
+    part.insert(0, "sample_index", np.arange(len(part), dtype=np.int64))
+    part.insert(0, "driver_number", str(driver))
+    return part
 
 
 def table_frame(table: Table, source: pd.DataFrame, key: SessionKey) -> pd.DataFrame:
@@ -62,7 +72,7 @@ def table_frame(table: Table, source: pd.DataFrame, key: SessionKey) -> pd.DataF
 
     Columns named in ``info["source"]`` are converted by their ``info["kind"]``; a source
     column FastF1 did not provide becomes all-missing. Derived keys come from the frame
-    itself (``driver_number``/``sample_index`` from :func:`combine_driver_frames`) or are
+    itself (``driver_number``/``sample_index`` from :func:`driver_frame`) or are
     the row's position (``sequence``).
     """
     source = pd.DataFrame(source).reset_index(drop=True)
@@ -81,6 +91,7 @@ def table_frame(table: Table, source: pd.DataFrame, key: SessionKey) -> pd.DataF
                                 column=f"{table.name}.{name}")
         else:
             out[name] = missing_column(column.info["kind"], rows)
+        check_fits(out[name], column, column_name=f"{table.name}.{name}")
     return pd.DataFrame(out, columns=[c.name for c in table.columns])
 
 
@@ -91,6 +102,42 @@ def convert(series: pd.Series, kind: str, *, column: str = "?") -> pd.Series:
     except KeyError:
         raise ValueError(f"unknown column kind {kind!r}") from None
     return converter(series.reset_index(drop=True), column)
+
+
+# SQL integer types and the values they hold, most specific first (SQLAlchemy's SmallInteger
+# and BigInteger are subclasses of Integer).
+_INTEGER_RANGES = ((SmallInteger, "smallint", -2**15, 2**15 - 1),
+                   (BigInteger, "bigint", -2**63, 2**63 - 1),
+                   (Integer, "integer", -2**31, 2**31 - 1))
+
+
+def integer_range(sql_type) -> tuple[str, int, int] | None:
+    """(name, lowest, highest) of an SQL integer type; None for any other type."""
+    for cls, name, low, high in _INTEGER_RANGES:
+        if isinstance(sql_type, cls):
+            return name, low, high
+    return None
+
+
+def check_fits(values: pd.Series | np.ndarray, column: Column, *, column_name: str = "?") -> None:
+    """Refuse a whole column of converted values if one does not fit ``column``'s SQL
+    integer type (any other type: nothing to check).
+
+    Both databases must hold exactly FastF1's value: PostgreSQL would refuse it mid-COPY
+    with a message naming no column, and SQLite would store it whatever the declared type.
+    Vectorised (min and max), so it costs next to nothing per chunk of rows.
+    """
+    bounds = integer_range(column.type)
+    if bounds is None:
+        return
+    type_name, low, high = bounds
+    values = pd.Series(values, copy=False)
+    lowest, highest = values.min(), values.max()
+    if values.empty or pd.isna(lowest) or (lowest >= low and highest <= high):
+        return
+    value = lowest if lowest < low else highest
+    raise TransformError(f"{column_name}: value {int(value)} does not fit {type_name} "
+                         f"({low}..{high}); refusing rather than storing another value")
 
 
 def missing_column(kind: str, rows: int) -> pd.Series:
@@ -122,6 +169,13 @@ def _to_integer(series: pd.Series, column: str) -> pd.Series:
     fractional = ~np.isnan(values) & (values != np.round(values))
     if fractional.any():
         raise TransformError(f"{column}: value {float(values[fractional][0])!r} is not a whole number")
+    # Whole but beyond 64 bits (or infinite): no integer column holds it (check_fits names
+    # the narrower types' ranges; this is the widest).
+    huge = (values < -2.0**63) | (values >= 2.0**63)
+    if huge.any():
+        raise TransformError(f"{column}: value {float(values[huge][0])!r} does not fit bigint "
+                             f"({-2**63}..{2**63 - 1}); refusing rather than storing another "
+                             f"value")
     return pd.Series(numbers, dtype="float64").round().astype("Int64")
 
 

@@ -22,9 +22,9 @@ F1DB_PAUSE_AT           where to pause, once:
                         ``request:N``   before answering the N-th replayed request (the
                                         schedule takes the first ones; then Session.load);
                         ``copy``        inside the first write of fact rows, after its first
-                                        chunk went to the database (PostgreSQL: mid-COPY;
-                                        SQLite: after the first executemany slice), the
-                                        transaction open;
+                                        chunk went to the database (PostgreSQL: mid-COPY,
+                                        after the first COPY message; SQLite: after the
+                                        first executemany slice), the transaction open;
                         ``ledger``      just before f1db.ledger.write_ledger: the session's
                                         rows written, not committed;
                         ``committed:N`` right after the N-th session's transaction (one
@@ -39,7 +39,7 @@ F1DB_REPLAY_REPORT      JSON file rewritten before each request is answered and 
                         ``paused`` (the pause point reached, or null). A kill -9 leaves the
                         last one written.
 
-Test code only: the hooks monkeypatch f1db's module attributes (``csv_chunks``,
+Test code only: the hooks monkeypatch f1db's module attributes (``copy_messages``,
 ``sqlite_rows``, ``write_ledger``, wherever they are bound) and SQLAlchemy's
 ``DefaultDialect.do_commit``; the production code has no test hook.
 """
@@ -106,8 +106,12 @@ class Pauser:
         if self.seconds is not None:
             time.sleep(self.seconds)
             return
+        from f1db import signals
+
         while True:        # short sleeps: a signal handler runs between them
             time.sleep(0.05)
+            if signals.received():     # paused in the writer thread: no handler runs here
+                raise signals.received()
 
 
 # --- no socket but loopback -------------------------------------------------------------------
@@ -217,12 +221,12 @@ def install_pause_hooks(pauser: Pauser) -> None:
 
     modules = f1db_modules()
 
-    real_chunks = f1db.load.csv_chunks
+    real_messages = f1db.load.copy_messages
 
-    def csv_chunks(*args, **kwargs):
-        for chunk in real_chunks(*args, **kwargs):
-            yield chunk
-            pauser.reached("copy")     # pg8000 asks for the next chunk: this one is sent
+    def copy_messages(*args, **kwargs):
+        for message in real_messages(*args, **kwargs):
+            yield message
+            pauser.reached("copy")     # pg8000 asks for the next message: this one is sent
 
     real_rows = f1db.load.sqlite_rows
 
@@ -257,7 +261,7 @@ def install_pause_hooks(pauser: Pauser) -> None:
         pending.discard(id(_dbapi(dbapi_connection)))
         real_rollback(dialect, dbapi_connection)
 
-    bound = {"copy": (replace_everywhere(modules, real_chunks, csv_chunks)
+    bound = {"copy": (replace_everywhere(modules, real_messages, copy_messages)
                       + replace_everywhere(modules, real_rows, sqlite_rows)),
              "ledger": replace_everywhere(modules, real_write_ledger, write_ledger)}
     bound["committed"] = bound["ledger"]
@@ -265,7 +269,7 @@ def install_pause_hooks(pauser: Pauser) -> None:
     kind = pauser.point.partition(":")[0]
     if not bound[kind]:
         raise RuntimeError(f"replay child: no f1db module binds the function that pause point "
-                           f"{pauser.point} wraps (f1db.load.csv_chunks/sqlite_rows, "
+                           f"{pauser.point} wraps (f1db.load.copy_messages/sqlite_rows, "
                            f"f1db.ledger.write_ledger): update replay_child.py")
 
 

@@ -53,11 +53,11 @@ def test_a_crash_while_writing_leaves_no_trace_of_that_session(recorded_cache, d
     real = populator_module.replace_session_rows
     calls = {"n": 0}
 
-    def crash_on_third_table(connection, table, key, frame):
+    def crash_on_third_table(connection, table, key, frames, **options):
         calls["n"] += 1
         if calls["n"] == 3:
             raise KeyboardInterrupt     # like Ctrl-C in the middle of a session
-        return real(connection, table, key, frame)
+        return real(connection, table, key, frames, **options)
 
     monkeypatch.setattr(populator_module, "replace_session_rows", crash_on_third_table)
     with pytest.raises(KeyboardInterrupt):
@@ -73,12 +73,12 @@ def test_a_dropped_connection_is_retried(recorded_cache, database_url, monkeypat
     real = populator_module.replace_session_rows
     dropped = {"done": False}
 
-    def drop_once(connection, table, key, frame):
+    def drop_once(connection, table, key, frames, **options):
         if not dropped["done"]:
             dropped["done"] = True
             raise OperationalError("COPY", {}, Exception("network error"),
                                    connection_invalidated=True)
-        return real(connection, table, key, frame)
+        return real(connection, table, key, frames, **options)
 
     monkeypatch.setattr(populator_module, "replace_session_rows", drop_once)
     summary = run(database_url, recorded_cache, retry_wait=0)
@@ -90,7 +90,7 @@ def test_a_dropped_connection_is_retried(recorded_cache, database_url, monkeypat
 
 def test_a_database_that_stays_gone_fails_each_session_after_its_retries(
         recorded_cache, sqlite_url, monkeypatch):
-    def always_drop(connection, table, key, frame):
+    def always_drop(connection, table, key, frames, **options):
         raise OperationalError("COPY", {}, Exception("network error"),
                                connection_invalidated=True)
 

@@ -7,8 +7,7 @@ import pytest
 from f1db.models import Base
 from f1db.errors import TransformError
 from f1db.records import SessionKey
-from f1db.transform import (combine_driver_frames, convert,
-                            table_frame)
+from f1db.transform import convert, session_tables, table_frame
 
 KEY = SessionKey(2021, 14, "Practice 2")
 
@@ -72,17 +71,34 @@ def test_a_column_fastf1_did_not_give_is_all_missing():
     assert table_frame(table, source, KEY)["message"].tolist() == [None]
 
 
-def test_combine_driver_frames_numbers_samples_per_driver():
+def test_telemetry_streams_one_driver_at_a_time_numbering_samples_per_driver():
     stamp = pd.Timestamp("2021-09-11 12:00:00")
-    frames = {"44": pd.DataFrame({"Date": [stamp, stamp], "Speed": [100.0, 101.0]}),
-              "33": pd.DataFrame({"Date": [stamp], "Speed": [99.0]})}
-    combined = combine_driver_frames(frames)
-    assert combined["driver_number"].tolist() == ["44", "44", "33"]
-    assert combined["sample_index"].tolist() == [0, 1, 0]
-    telemetry = table_frame(Base.metadata.tables["telemetry"], combined, KEY)
-    assert telemetry["speed"].tolist() == [100.0, 101.0, 99.0]
-    assert telemetry["rpm"].isna().all()
+    per_driver = {"44": pd.DataFrame({"Date": [stamp, stamp], "Speed": [100.0, 101.0]}),
+                  "33": pd.DataFrame({"Date": [stamp], "Speed": [99.0]})}
+    fetched = {"telemetry": per_driver}
+    chunks = session_tables(fetched, ("telemetry",), KEY)["telemetry"]
+    assert "telemetry" in fetched and len(per_driver) == 2      # lazy: nothing taken yet
+    first = next(chunks)                  # drivers in key order: "33" < "44"
+    assert "telemetry" not in fetched and list(per_driver) == ["44"]   # 33 handed over
+    assert first["driver_number"].tolist() == ["33"] and first["sample_index"].tolist() == [0]
+    assert first["speed"].tolist() == [99]
+    assert first["rpm"].isna().all()
+    second = next(chunks)
+    assert second["driver_number"].tolist() == ["44", "44"]
+    assert second["sample_index"].tolist() == [0, 1]
+    assert second["speed"].tolist() == [100, 101]
+    assert per_driver == {} and next(chunks, None) is None
 
 
-def test_combine_of_nothing_is_empty():
-    assert combine_driver_frames({}).empty
+def test_telemetry_of_no_driver_is_no_chunk():
+    assert list(session_tables({"positions": {}}, ("positions",), KEY)["positions"]) == []
+
+
+def test_session_tables_keep_table_order_and_skip_what_fastf1_did_not_give():
+    fetched = {"session_status": pd.DataFrame({"Time": pd.to_timedelta(["0:00:01"]),
+                                               "Status": ["Started"]}),
+               "results": pd.DataFrame({"DriverNumber": ["44"]})}
+    tables = session_tables(fetched, ("results", "laps", "session_status"), KEY)
+    assert list(tables) == ["results", "session_status"]
+    [results] = list(tables["results"])
+    assert results["driver_number"].tolist() == ["44"]
