@@ -12,10 +12,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+# Light modules only: --help answers without SQLAlchemy or Alembic (main imports them).
 from f1db.cli import ArgumentParser, add_database_url, load_env_files, run, setup_logging  # noqa: E402
 from f1db.config import resolve_database  # noqa: E402
-from f1db.db import open_database  # noqa: E402
-from f1db.schema import upgrade, upgrade_sql  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -25,6 +24,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="print the DDL for an empty database instead of running it "
                              "(for DBAs; nothing is connected to)")
     args = parser.parse_args(argv)
+    from f1db.db import open_database
+    from f1db.schema import upgrade, upgrade_sql
+
     setup_logging()
     load_env_files()
     target = resolve_database(args.database_url)

@@ -9,25 +9,32 @@ retried, and nothing is ever stored twice, however many runs work at once.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import sys
 from argparse import RawDescriptionHelpFormatter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+# Only light modules here: --help and usage errors must answer without importing
+# SQLAlchemy, pandas, Alembic or FastF1 (about a second); main() imports the library once
+# the arguments are read (tests/test_startup.py checks both).
 from f1db.cli import ArgumentParser, add_database_url, load_env_files, run, setup_logging  # noqa: E402
 from f1db.config import BACKEND_DIR  # noqa: E402
 from f1db.errors import UsageError  # noqa: E402
-from f1db.fetch import SESSION_ABBREVIATIONS  # noqa: E402
-from f1db.models import TABLE_NAMES  # noqa: E402
-from f1db.populator import DatabasePopulator  # noqa: E402
 from f1db.progress import NullProgress, TqdmProgress  # noqa: E402
-from f1db.selection import choose_tables, parse_years  # noqa: E402
 from f1db.signals import stop_on_signals  # noqa: E402
 
 YEAR = 2018        # the season to load
 MAX_EVENTS = 1     # how many events of the season (0 = all of them)
 EXIT_BUDGET_SPENT = 3
+
+# For --help only, so that it needs neither SQLAlchemy nor FastF1: the same lists as
+# models.TABLE_NAMES and fetch.SESSION_ABBREVIATIONS, which check the values
+# (tests/test_startup.py fails when these differ from them).
+TABLES = ("results", "laps", "weather", "telemetry", "positions", "session_status",
+          "track_status", "race_control_messages")
+SESSION_IDS = ("FP1", "FP2", "FP3", "Q", "SQ", "SS", "S", "R")
 
 EPILOG = """\
 exit codes: 0 every selected session stored or skipped (missing upstream parts included),
@@ -64,6 +71,8 @@ def positive_number(flag: str, value: str) -> float:
 
 def table_list(value: str | None, *, telemetry: bool) -> tuple[str, ...]:
     """``--tables t1,t2`` (None: all) less telemetry tables with ``--no-telemetry``."""
+    from f1db.selection import choose_tables
+
     return choose_tables(None if value is None else tuple(value.split(",")),
                          telemetry=telemetry)
 
@@ -81,10 +90,10 @@ def build_parser() -> ArgumentParser:
                         help="only this event: a name (fuzzy, e.g. Monza, 'British Grand "
                              "Prix') or a round number; repeatable")
     parser.add_argument("--session", action="append", default=[], metavar="ID",
-                        help=f"only this session: {' '.join(SESSION_ABBREVIATIONS)} or a full "
+                        help=f"only this session: {' '.join(SESSION_IDS)} or a full "
                              f"name such as 'Practice 1'; repeatable")
     parser.add_argument("--tables", metavar="T1,T2",
-                        help=f"only these tables (default: all): {', '.join(TABLE_NAMES)}")
+                        help=f"only these tables (default: all): {', '.join(TABLES)}")
     parser.add_argument("--no-telemetry", action="store_true",
                         help="leave out telemetry and positions (far fewer rows and downloads)")
     parser.add_argument("--include-testing", action="store_true",
@@ -148,6 +157,9 @@ def main(argv: list[str] | None = None) -> int:
         raise UsageError("--quiet and --verbose contradict each other: pick one")
     if args.plan and args.watch:
         raise UsageError("--plan and --watch contradict each other: pick one")
+    from f1db.populator import DatabasePopulator
+    from f1db.selection import parse_years
+
     years = parse_years(args.year or str(dt.datetime.now(dt.timezone.utc).year
                                          if args.watch else YEAR))
     max_events = event_count(args.max_events) if args.max_events is not None else (
@@ -159,6 +171,10 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging(quiet=args.quiet, verbose=args.verbose, bars=show_bars,
                   log_file=Path(args.log_file) if args.log_file else None, fastf1=True)
     load_env_files()
+    # What the imports made (130,000 objects of SQLAlchemy, pandas, FastF1...) lives as long
+    # as the process: frozen, it is left out of every later garbage collection, which then
+    # scans only what the run makes.
+    gc.freeze()
 
     populator = DatabasePopulator(
         years, database_url=args.database_url, events=tuple(args.event),

@@ -11,16 +11,18 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+# Light modules only: --help answers without SQLAlchemy (main imports it).
 from f1db.cli import ArgumentParser, add_database_url, load_env_files, run, setup_logging  # noqa: E402
 from f1db.config import resolve_database  # noqa: E402
-from f1db.db import open_database  # noqa: E402
-from f1db.smoke import run_smoke_check  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = ArgumentParser(prog="test_backend.py", description=__doc__.split("\n\n")[0])
     add_database_url(parser)
     args = parser.parse_args(argv)
+    from f1db.db import open_database
+    from f1db.smoke import run_smoke_check
+
     setup_logging()
     load_env_files()
     with open_database(resolve_database(args.database_url), must_exist=True) as database:

@@ -1,4 +1,10 @@
-"""What the three entry scripts share: argument errors, .env, logging, error -> exit code."""
+"""What the three entry scripts share: argument errors, .env, logging, error -> exit code.
+
+Light on purpose: the scripts import this (and config, errors) before parsing their
+arguments, so that ``--help`` and a usage error answer without importing SQLAlchemy,
+pandas, Alembic or FastF1 (about a second together); each script imports the library
+once its arguments are read.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +13,6 @@ import logging
 import sys
 from pathlib import Path
 from typing import Callable
-
-from sqlalchemy.exc import SQLAlchemyError
 
 from .config import BACKEND_DIR
 from .errors import F1DBError, Interrupted, UsageError, first_line
@@ -126,7 +130,10 @@ def run(main: Callable[[], int]) -> None:
         code = error.exit_code
     except BrokenPipeError:  # output piped into head & co.
         code = EXIT_OK
-    except SQLAlchemyError as error:    # a database fault outside any session (migrations)
+    except Exception as error:
+        if not _is_sqlalchemy_error(error):
+            raise
+        # a database fault outside any session (migrations)
         line = f"error: database error: {first_line(error)}: check the database and retry"
         print(line, file=sys.stderr)
         logging.getLogger(_FILE_ONLY_LOGGER).error("%s", line, exc_info=True)
@@ -140,3 +147,10 @@ def run(main: Callable[[], int]) -> None:
               f"resume.", file=sys.stderr)
         code = stop.exit_code
     sys.exit(code)
+
+
+def _is_sqlalchemy_error(error: Exception) -> bool:
+    """Whether ``error`` is SQLAlchemy's, without importing SQLAlchemy: a run that never
+    imported it cannot have raised one."""
+    exc = sys.modules.get("sqlalchemy.exc")
+    return exc is not None and isinstance(error, exc.SQLAlchemyError)

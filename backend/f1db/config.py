@@ -4,7 +4,9 @@ Precedence for the database (docs/ARCHITECTURE.md, "Where the data goes"): the U
 caller passes (``--database-url``), then ``DATABASE_URL``, then Cloud SQL when
 ``INSTANCE_CONNECTION_NAME`` is set, else an embedded SQLite file beside the scripts.
 Nothing here connects; secrets never leave ``CloudSQLSettings`` and URLs are only ever
-shown with the password hidden.
+shown with the password hidden. SQLAlchemy (0.2-0.3 s to import) is imported by the
+functions that parse URLs, not by this module: the entry scripts read ``BACKEND_DIR``
+while building ``--help``, which must not pay for it.
 """
 
 from __future__ import annotations
@@ -12,12 +14,12 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping
-
-from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError
+from typing import TYPE_CHECKING, Mapping
 
 from .errors import ConfigError
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import URL
 
 BACKEND_DIR = Path(__file__).resolve().parents[1]
 DEFAULT_SQLITE_PATH = BACKEND_DIR / "f1_data.db"
@@ -65,6 +67,8 @@ class DatabaseTarget:
 def resolve_database(url: str | None = None, env: Mapping[str, str] | None = None, *,
                      default_sqlite_path: Path = DEFAULT_SQLITE_PATH) -> DatabaseTarget:
     """Pick the database target: ``url`` if given, then the environment, then SQLite."""
+    from sqlalchemy.engine import URL
+
     env = os.environ if env is None else env
     if url:
         return DatabaseTarget(url=normalise_url(url, origin="The database URL",
@@ -80,6 +84,9 @@ def resolve_database(url: str | None = None, env: Mapping[str, str] | None = Non
 def normalise_url(raw: str, *, origin: str = "The database URL",
                   parameter: str | None = None) -> URL:
     """Parse a URL; plain ``postgresql://`` (and ``postgres://``) use pg8000, our driver."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
     try:
         url = make_url(raw.strip())
     except ArgumentError:
