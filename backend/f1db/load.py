@@ -37,8 +37,25 @@ from .transform import integer_range
 SQLITE_CHUNK_ROWS = 50_000           # bounds the Python tuples alive at once (~25 MB)
 COPY_MESSAGE_BYTES = 4 * 2**20       # about the most one COPY message carries (bytes in flight)
 
-Frames = pd.DataFrame | Iterable[pd.DataFrame]
 OnRows = Callable[[int], object] | None
+
+
+@dataclass(frozen=True)
+class PreparedCopy:
+    """A table's rows already encoded as its PostgreSQL COPY stream (:func:`prepare_copy`).
+
+    The populator prepares a session this way when its write will overlap FastF1's load of
+    the next session: the write then runs in a thread where every Python step waits for
+    the GIL that FastF1's parse holds, so encoding there crawls (and slows the parse).
+    Prepared, the write is a few large socket sends, which release the GIL.
+    """
+
+    columns: tuple[str, ...]
+    messages: tuple[bytes, ...]
+    rows: tuple[int, ...]               # rows in each message (the header and trailer: 0)
+
+
+Frames = pd.DataFrame | Iterable[pd.DataFrame] | PreparedCopy
 
 
 class WriteError(F1DBError):
@@ -68,6 +85,13 @@ def replace_session_rows(connection: Connection, table: Table, key: SessionKey,
     cleanly (the connection stays usable for the rollback) and is then raised unchanged.
     """
     deleted = connection.execute(delete(table).where(*session_filter(table, key))).rowcount
+    if isinstance(frames, PreparedCopy):
+        if not sum(frames.rows):
+            return deleted, 0
+        with _refusals_as_write_errors(table):
+            return deleted, _copy_postgresql(connection, table,
+                                             [table.c[name] for name in frames.columns],
+                                             _prepared_messages(frames, on_rows))
     chunks = (chunk for chunk in ([frames] if isinstance(frames, pd.DataFrame) else frames)
               if len(chunk))
     first = next(chunks, None)
@@ -77,7 +101,8 @@ def replace_session_rows(connection: Connection, table: Table, key: SessionKey,
     columns = [table.c[name] for name in first.columns]
     with _refusals_as_write_errors(table):
         if connection.dialect.name == "postgresql":
-            inserted = _copy_postgresql(connection, table, columns, chunks, on_rows)
+            inserted = _copy_postgresql(connection, table, columns,
+                                        copy_messages(chunks, table, columns, on_rows))
         else:
             inserted = _insert_sqlite(connection, table, columns, chunks, on_rows)
     return deleted, inserted
@@ -395,6 +420,30 @@ def copy_messages(chunks: Iterable[pd.DataFrame], table: Table, columns: Sequenc
     yield prefix + COPY_TRAILER
 
 
+def prepare_copy(table: Table, frames: Iterable[pd.DataFrame]) -> PreparedCopy:
+    """Encode ``frames`` (chunks of ``table``) as its COPY stream now, for a later
+    :func:`replace_session_rows` on PostgreSQL. Each chunk is dropped once encoded."""
+    chunks = (chunk for chunk in frames if len(chunk))
+    first = next(chunks, None)
+    if first is None:
+        return PreparedCopy((), (), ())
+    columns = [table.c[name] for name in first.columns]
+    counted: list[int] = []
+    messages = tuple(copy_messages(itertools.chain([first], chunks), table, columns,
+                                   on_rows=counted.append))
+    del first
+    # copy_messages reports each message's rows after yielding it; the last (trailer) has 0.
+    return PreparedCopy(tuple(c.name for c in columns), messages,
+                        tuple(counted) + (0,) * (len(messages) - len(counted)))
+
+
+def _prepared_messages(prepared: PreparedCopy, on_rows: OnRows) -> Iterator[bytes]:
+    for message, rows in zip(prepared.messages, prepared.rows):
+        yield message
+        if on_rows is not None and rows:
+            on_rows(rows)
+
+
 class _AbortOnError:
     """pg8000's COPY stream, ending the COPY cleanly when building the data fails.
 
@@ -420,10 +469,10 @@ class _AbortOnError:
 
 
 def _copy_postgresql(connection: Connection, table: Table, columns: Sequence[Column],
-                     chunks: Iterator[pd.DataFrame], on_rows: OnRows) -> int:
+                     messages: Iterator[bytes]) -> int:
     names = ", ".join(f'"{column.name}"' for column in columns)
     sql = f'COPY "{table.name}" ({names}) FROM STDIN WITH (FORMAT binary)'
-    stream = _AbortOnError(copy_messages(chunks, table, columns, on_rows))
+    stream = _AbortOnError(messages)
     cursor = connection.connection.driver_connection.cursor()
     try:
         cursor.execute(sql, stream=stream)

@@ -145,7 +145,17 @@ def missing_column(kind: str, rows: int) -> pd.Series:
     return pd.Series([None] * rows, dtype=STORED_DTYPES[kind])
 
 
+# Each converter has a fast path for the dtype FastF1 gives (numpy int64/float64/bool,
+# datetime64, timedelta64, object holding str), working on whole numpy arrays; anything
+# else takes the general path through pandas' parsers. Both give the same values (a race
+# is 40 per-driver chunks of a dozen columns each, so the general path's per-call costs,
+# e.g. pd.to_datetime iterating every stamp to decide on caching, add up to seconds).
+
 def _to_text(series: pd.Series, column: str) -> pd.Series:
+    if pd.api.types.infer_dtype(series, skipna=True) in ("string", "empty"):
+        values = series.to_numpy(dtype=object, copy=True)
+        values[pd.isna(values)] = None
+        return pd.Series(values, dtype=object)
     values = series.astype(object)
     present = values.notna()
     # Strings stay as they are ('' included); other scalars (e.g. numbers) become text.
@@ -162,10 +172,16 @@ def _to_numeric(series: pd.Series, column: str) -> pd.Series:
 
 
 def _to_integer(series: pd.Series, column: str) -> pd.Series:
-    if pd.api.types.is_bool_dtype(series):
-        series = series.astype("Int64")
-    numbers = _to_numeric(series, column)
-    values = numbers.to_numpy(dtype="float64", na_value=np.nan)
+    numpy_kind = series.dtype.kind if isinstance(series.dtype, np.dtype) else None
+    if numpy_kind in ("i", "b"):
+        return _integers(series.to_numpy().astype(np.int64))
+    if numpy_kind == "f":
+        values = series.to_numpy()
+    else:
+        if pd.api.types.is_bool_dtype(series):
+            series = series.astype("Int64")
+        numbers = _to_numeric(series, column)
+        values = numbers.to_numpy(dtype="float64", na_value=np.nan)
     fractional = ~np.isnan(values) & (values != np.round(values))
     if fractional.any():
         raise TransformError(f"{column}: value {float(values[fractional][0])!r} is not a whole number")
@@ -176,10 +192,21 @@ def _to_integer(series: pd.Series, column: str) -> pd.Series:
         raise TransformError(f"{column}: value {float(values[huge][0])!r} does not fit bigint "
                              f"({-2**63}..{2**63 - 1}); refusing rather than storing another "
                              f"value")
-    return pd.Series(numbers, dtype="float64").round().astype("Int64")
+    missing = np.isnan(values)
+    return _integers(np.where(missing, 0.0, values).astype(np.int64), missing)
+
+
+def _integers(values: np.ndarray, missing: np.ndarray | None = None) -> pd.Series:
+    """int64 values (and where they are missing) as an Int64 column, without a copy."""
+    if missing is None:
+        missing = np.zeros(len(values), dtype=bool)
+    return pd.Series(pd.arrays.IntegerArray(values, missing))
 
 
 def _to_flag(series: pd.Series, column: str) -> pd.Series:
+    if series.dtype == np.dtype(bool):
+        return pd.Series(pd.arrays.BooleanArray(series.to_numpy(),
+                                                np.zeros(len(series), dtype=bool)))
     try:
         return series.astype(object).where(series.notna(), None).astype("boolean")
     except (ValueError, TypeError) as error:
@@ -187,19 +214,24 @@ def _to_flag(series: pd.Series, column: str) -> pd.Series:
 
 
 def _to_milliseconds(series: pd.Series, column: str) -> pd.Series:
-    try:
-        deltas = pd.to_timedelta(series)
-    except (ValueError, TypeError) as error:
-        raise TransformError(f"{column}: {error}") from None
-    ms = deltas.to_numpy() / _ONE_MS  # float, NaN where NaT
-    return pd.Series(np.floor(ms + 0.5)).astype("Int64")
+    if series.dtype.kind != "m" or not isinstance(series.dtype, np.dtype):
+        try:
+            series = pd.to_timedelta(series)
+        except (ValueError, TypeError) as error:
+            raise TransformError(f"{column}: {error}") from None
+    ms = series.to_numpy() / _ONE_MS  # float, NaN where NaT
+    missing = np.isnan(ms)
+    return _integers(np.floor(np.where(missing, 0.0, ms) + 0.5).astype(np.int64), missing)
 
 
 def _to_naive_utc(series: pd.Series, column: str) -> pd.Series:
-    try:
-        stamps = pd.to_datetime(series)
-    except (ValueError, TypeError) as error:
-        raise TransformError(f"{column}: {error}") from None
+    if series.dtype.kind == "M" and isinstance(series.dtype, np.dtype):
+        stamps = series                 # already naive datetime64: nothing to parse
+    else:
+        try:
+            stamps = pd.to_datetime(series)
+        except (ValueError, TypeError) as error:
+            raise TransformError(f"{column}: {error}") from None
     if stamps.dt.tz is not None:
         stamps = stamps.dt.tz_convert("UTC").dt.tz_localize(None)
     # Both databases keep microseconds; round once here so they agree.

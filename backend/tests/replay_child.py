@@ -39,7 +39,7 @@ F1DB_REPLAY_REPORT      JSON file rewritten before each request is answered and 
                         ``paused`` (the pause point reached, or null). A kill -9 leaves the
                         last one written.
 
-Test code only: the hooks monkeypatch f1db's module attributes (``copy_messages``,
+Test code only: the hooks monkeypatch f1db's module attributes (``_copy_postgresql``,
 ``sqlite_rows``, ``write_ledger``, wherever they are bound) and SQLAlchemy's
 ``DefaultDialect.do_commit``; the production code has no test hook.
 """
@@ -221,12 +221,16 @@ def install_pause_hooks(pauser: Pauser) -> None:
 
     modules = f1db_modules()
 
-    real_messages = f1db.load.copy_messages
+    real_copy = f1db.load._copy_postgresql
 
-    def copy_messages(*args, **kwargs):
-        for message in real_messages(*args, **kwargs):
-            yield message
-            pauser.reached("copy")     # pg8000 asks for the next message: this one is sent
+    def copy_postgresql(connection, table, columns, messages):
+        # The COPY's own stream, whether its messages are built as they go or were
+        # prepared before the write (load.PreparedCopy).
+        def then_pause():
+            for message in messages:
+                yield message
+                pauser.reached("copy")  # pg8000 asks for the next message: this one is sent
+        return real_copy(connection, table, columns, then_pause())
 
     real_rows = f1db.load.sqlite_rows
 
@@ -261,7 +265,7 @@ def install_pause_hooks(pauser: Pauser) -> None:
         pending.discard(id(_dbapi(dbapi_connection)))
         real_rollback(dialect, dbapi_connection)
 
-    bound = {"copy": (replace_everywhere(modules, real_messages, copy_messages)
+    bound = {"copy": (replace_everywhere(modules, real_copy, copy_postgresql)
                       + replace_everywhere(modules, real_rows, sqlite_rows)),
              "ledger": replace_everywhere(modules, real_write_ledger, write_ledger)}
     bound["committed"] = bound["ledger"]
@@ -269,7 +273,7 @@ def install_pause_hooks(pauser: Pauser) -> None:
     kind = pauser.point.partition(":")[0]
     if not bound[kind]:
         raise RuntimeError(f"replay child: no f1db module binds the function that pause point "
-                           f"{pauser.point} wraps (f1db.load.copy_messages/sqlite_rows, "
+                           f"{pauser.point} wraps (f1db.load._copy_postgresql/sqlite_rows, "
                            f"f1db.ledger.write_ledger): update replay_child.py")
 
 

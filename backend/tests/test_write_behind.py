@@ -21,17 +21,19 @@ from f1db.ledger import read_failures
 from f1db.populator import DatabasePopulator
 from f1db.schema import require_current_schema
 from f1db.write_behind import WriteBehind
-from helpers import row_counts, stored_sessions
+from helpers import ALL_TABLES, row_counts, stored_sessions
 
 BAKU = dict(events=("Azerbaijan",), sessions=("SS", "S"), tables=BAKU_TABLES)
 SLOW_WRITE_SECONDS = 1.5
 
 
 class Timeline:
-    """(what, session type, start, end) of each FastF1 load and each write of a run."""
+    """(what, session type, start, end) of each FastF1 load and each write of a run, and
+    the thread each write ran in."""
 
     def __init__(self, populator: DatabasePopulator):
         self.spans: list[tuple[str, str, float, float]] = []
+        self.threads: dict[str, str] = {}
         self._lock = threading.Lock()
         fetch, write = populator.source.fetch_session, populator._write
 
@@ -39,6 +41,7 @@ class Timeline:
             return self._time("load", ref.key.session_type, fetch, ref, tables)
 
         def timed_write(job):
+            self.threads[job.ref.key.session_type] = threading.current_thread().name
             return self._time("write", job.ref.key.session_type, write, job)
 
         populator.source.fetch_session = timed_fetch
@@ -177,16 +180,21 @@ def test_a_connection_killed_while_writing_n_retries_n_and_leaves_n_plus_1_alone
                             BAKU_TABLES)
 
 
-def test_without_overlap_the_same_run_stores_the_same_rows(recorded_cache, sqlite_url,
-                                                           tmp_path):
-    overlapped, _ = run_baku(sqlite_url, recorded_cache)
-    serial_url = f"sqlite:///{tmp_path / 'serial.db'}"
-    serial, timeline = run_baku(serial_url, recorded_cache, overlap=False)
-    assert [(e.session_type, e.outcome, e.rows_inserted) for e in serial.sessions] == [
-        (e.session_type, e.outcome, e.rows_inserted) for e in overlapped.sessions]
-    assert row_counts(serial_url) == row_counts(sqlite_url)
-    # One session at a time: the Sprint's load starts after the Shootout's write ended.
-    assert timeline.span("write", "Sprint Shootout")[1] <= timeline.span("load", "Sprint")[0]
+def test_without_overlap_the_same_run_stores_the_same_rows(recorded_cache, postgres_url,
+                                                           sqlite_url):
+    overlapped, overlapping = run_baku(postgres_url, recorded_cache)
+    assert overlapping.threads == {"Sprint Shootout": "f1db-writer", "Sprint": "f1db-writer"}
+    for serial_url, options in ((sqlite_url, {}), (postgres_url, {"overlap": False})):
+        if serial_url == postgres_url:
+            execute(postgres_url, *(f"DELETE FROM {table}" for table in ALL_TABLES))
+        serial, timeline = run_baku(serial_url, recorded_cache, **options)
+        assert [(e.session_type, e.outcome, e.rows_inserted) for e in serial.sessions] == [
+            (e.session_type, e.outcome, e.rows_inserted) for e in overlapped.sessions]
+        # One session at a time (SQLite always): the Sprint loads after the Shootout's write.
+        assert set(timeline.threads.values()) == {"MainThread"}
+        assert (timeline.span("write", "Sprint Shootout")[1]
+                <= timeline.span("load", "Sprint")[0])
+    assert row_counts(sqlite_url) == row_counts(postgres_url)
 
 
 def test_the_writer_delivers_outcomes_in_the_calling_thread_one_job_at_a_time():
