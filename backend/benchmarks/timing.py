@@ -1,40 +1,45 @@
-"""What the benchmark tools share: timers around product functions, and small helpers.
+"""What the benchmark tools share: child processes measured from outside, and small helpers.
 
-Not run on its own. ``bench_populate.py`` (end-to-end timer), ``bench_cache.py`` (the FastF1
-cache it runs on) and ``bench_loaders.py`` (loader micro-benchmark) import it.
+Not run on its own. ``bench_populate.py`` (the end-to-end benchmark) and ``bench_cache.py``
+(the FastF1 caches it runs on) import it.
+
+The end-to-end figures come from outside the product: :func:`run_child` starts a command
+(``populate_db.py``, or FastF1 alone), waits for it with ``os.wait4`` and returns its wall
+time and its own peak RSS (``ru_maxrss`` of that child). The product is driven only through
+its command line, so a change inside it (a new writer, a write-behind thread, lazier
+imports) can never make the benchmark measure something else, or stop measuring.
 
 Only the standard library is imported at module level: ``bench_populate.py``'s parent
 process imports this module and must stay small, because Linux carries ``ru_maxrss`` over
-``fork`` + ``exec`` and each child's peak RSS would otherwise start at the parent's.
-
-:class:`Timers` wraps product functions where they are defined (a method on its class, a
-function in its defining module) and records whether each one ran; :meth:`Timers.require`
-fails the benchmark when a timer the report relies on never ran, so a rename or a moved
-call in the library stops the benchmark instead of printing 0.0 s for a phase.
+``fork`` + ``exec`` (a child's peak is never reported below its parent's RSS at the fork).
 """
 
 from __future__ import annotations
 
-import collections.abc
 import contextlib
-import functools
-import inspect
+import json
 import logging
+import os
+import platform
 import resource
+import statistics
+import subprocess
 import sys
 import time
 import uuid
 import warnings
-from collections import defaultdict
+from dataclasses import dataclass
 from pathlib import Path
 
-BACKEND_DIR = Path(__file__).resolve().parents[1]
+BENCH_DIR = Path(__file__).resolve().parent
+BACKEND_DIR = BENCH_DIR.parent
+REPO = BACKEND_DIR.parent
 TESTS_DIR = BACKEND_DIR / "tests"
 for _path in (TESTS_DIR, BACKEND_DIR):  # backend/ ends up first: `import f1db`
     if str(_path) not in sys.path:
         sys.path.insert(0, str(_path))
 
-# The session every tool works on, and the databases it can write to.
+# The race-sized session, and the databases the benchmarks write to.
 YEAR, EVENT, SESSION = 2021, "Italian Grand Prix", "FP2"
 HZ = 4.0
 DATABASES = ("sqlite", "postgresql")
@@ -61,11 +66,6 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def cpu_seconds() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
-
-
 def quiet() -> None:
     """FastF1 logs every step at INFO and pandas warns on every FastF1 DataFrame."""
     warnings.simplefilter("ignore")
@@ -73,6 +73,12 @@ def quiet() -> None:
     import fastf1
     fastf1.set_log_level("WARNING")
 
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+# --- databases ------------------------------------------------------------------------------
 
 @contextlib.contextmanager
 def fresh_database(kind: str, workdir: Path):
@@ -95,161 +101,61 @@ def fresh_database(kind: str, workdir: Path):
         fail(f"{error}; use --databases sqlite")
 
 
-# --- timers ---------------------------------------------------------------------------------
+def postgres_rows(url: str, sql: str) -> list[list]:
+    """Rows of one query on the database of a ``fresh_database`` PostgreSQL URL (pg8000)."""
+    import pg8000.native
+    from scratch_postgres import POSTGRES
 
-class Timer:
-    """Wall-clock seconds and number of calls of one wrapped function."""
-
-    def __init__(self, label: str, where: str, *, by_table: bool = False):
-        self.label = label
-        self.where = where                     # e.g. "f1db.load.replace_session_rows"
-        self.by_table = by_table               # also keeps seconds per table
-        self.calls = 0
-        self.seconds = 0.0
-        self.per_table: dict[str, float] = defaultdict(float)
-
-    def add(self, elapsed: float, table: str | None = None) -> None:
-        self.seconds += elapsed
-        if table is not None:
-            self.per_table[table] += elapsed
+    connection = pg8000.native.Connection(**{**POSTGRES, "database": url.rsplit("/", 1)[1]},
+                                          timeout=30)
+    try:
+        return connection.run(sql)
+    finally:
+        connection.close()
 
 
-class Timers:
-    """Timed replacements of product functions; ``with Timers() as timers:`` undoes them.
+# --- child processes ------------------------------------------------------------------------
 
-    ``wrap(owner, name, label)`` replaces ``owner.name``:
+@dataclass
+class ChildRun:
+    """One finished child process, measured from outside."""
+    wall_s: float          # from the start of the process to its exit, Python start-up included
+    peak_rss_mb: float     # ru_maxrss of this child alone (os.wait4), in MiB
+    returncode: int
+    stdout: Path
+    stderr: Path
 
-    * ``owner`` a class: the method must be defined on that class itself (not inherited);
-      calls through any instance are timed.
-    * ``owner`` a module: the function must be defined in that module (``__module__``), so
-      a timer always sits where the function is defined. A module that imported it by
-      name (``from .load import replace_session_rows``) keeps its own reference, which a
-      patch of the defining module alone would not reach: every name bound to that same
-      function object in an already imported ``f1db`` module is replaced. Whichever way
-      the library calls it, the ``calls`` count shows whether the timer saw the calls,
-      and :meth:`require` fails the run when it did not.
+    def last_line(self, path: Path | None = None) -> str:
+        lines = (path or self.stderr).read_text(errors="replace").strip().splitlines()
+        return lines[-1] if lines else "(no output)"
 
-    A name that no longer exists, or is no longer defined where the benchmark expects it,
-    fails at once.
+
+def run_child(command: list[str], *, output: Path, cwd: Path = REPO,
+              env: dict | None = None) -> ChildRun:
+    """Run ``command`` with stdout/stderr in ``output``.out/.err; wall time and peak RSS.
+
+    ``os.wait4`` reports the child's own resource usage, so its ``ru_maxrss`` is that
+    process's peak, whatever ran before it.
     """
-
-    def __init__(self):
-        self.timers: dict[str, Timer] = {}
-        self._undo: list = []
-
-    def __enter__(self) -> "Timers":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.restore()
-
-    def wrap(self, owner, name: str, label: str, *, per_table: bool = False,
-             iterate: bool = False) -> Timer:
-        """Time every call of ``owner.name`` under ``label``.
-
-        ``per_table``: also keep the time per table, from the call's ``table`` argument
-        (a SQLAlchemy Table). ``iterate``: the function returns an iterator that does the
-        work lazily (a generator); the time spent in its ``next`` is added too, but not
-        the time its consumer spends between items.
-        """
-        original, where, targets = self._locate(owner, name, label)
-        if per_table and "table" not in inspect.signature(original).parameters:
-            fail(f"timer '{label}': {where} has no 'table' parameter any more; update "
-                 f"the benchmark")
-        signature = inspect.signature(original) if per_table else None
-        timer = Timer(label, where, by_table=per_table)
-
-        @functools.wraps(original)
-        def timed(*args, **kwargs):
-            timer.calls += 1
-            table = None
-            if signature is not None:
-                table = signature.bind(*args, **kwargs).arguments["table"]
-                table = getattr(table, "name", table)
-            started = time.perf_counter()
-            try:
-                result = original(*args, **kwargs)
-            finally:
-                timer.add(time.perf_counter() - started, table)
-            if iterate and isinstance(result, collections.abc.Iterator):
-                return _timed_items(result, timer, table)
-            return result
-
-        for target, attribute in targets:
-            setattr(target, attribute, timed)
-            self._undo.append((target, attribute, original))
-        self.timers[label] = timer
-        return timer
-
-    def restore(self) -> None:
-        while self._undo:
-            target, name, original = self._undo.pop()
-            setattr(target, name, original)
-
-    def require(self, labels, *, tables: tuple[str, ...] = (), context: str = "") -> None:
-        """Fail unless every timer of ``labels`` ran; per-table ones for each of ``tables``."""
-        prefix = f"{context}: " if context else ""
-        for label in labels:
-            timer = self.timers[label]
-            if not timer.calls:
-                fail(f"{prefix}timer '{label}' ({timer.where}) never ran: the library no "
-                     f"longer calls it this way; update the benchmark")
-            if timer.by_table:
-                for table in tables:
-                    if table not in timer.per_table:
-                        fail(f"{prefix}timer '{label}' ({timer.where}) never ran for table "
-                             f"{table}; update the benchmark")
-
-    def seconds(self) -> dict[str, float]:
-        """``{label: s}`` plus ``{f"{label}:{table}": s}`` for per-table timers."""
-        figures = {}
-        for label, timer in self.timers.items():
-            figures[label] = round(timer.seconds, 3)
-            for table, value in timer.per_table.items():
-                figures[f"{label}:{table}"] = round(value, 3)
-        return figures
-
-    def calls(self) -> dict[str, int]:
-        return {label: timer.calls for label, timer in self.timers.items()}
-
-    @staticmethod
-    def _locate(owner, name: str, label: str):
-        """(the function, its dotted name, the (object, attribute) pairs to patch), or fail."""
-        where = f"{owner.__module__}.{owner.__qualname__}.{name}" if inspect.isclass(owner) \
-            else f"{owner.__name__}.{name}"
-        if inspect.isclass(owner):
-            if name not in vars(owner):
-                fail(f"timer '{label}': {where} is not defined on {owner.__qualname__} "
-                     f"(renamed, removed or inherited?); update the benchmark")
-            return vars(owner)[name], where, [(owner, name)]
-        original = getattr(owner, name, None)
-        if original is None:
-            fail(f"timer '{label}': {where} does not exist (renamed or moved?); update the "
-                 f"benchmark")
-        if getattr(original, "__module__", None) != owner.__name__:
-            fail(f"timer '{label}': {where} is defined in {original.__module__}, not in "
-                 f"{owner.__name__}: wrap it where it is defined")
-        # Every name bound to it in an f1db module: the defining module's own, other
-        # names there (aliases), and modules that imported it by name.
-        bindings = [(module, attribute)
-                    for module_name, module in list(sys.modules.items())
-                    if module is not None
-                    and (module_name == "f1db" or module_name.startswith("f1db."))
-                    for attribute, value in list(vars(module).items()) if value is original]
-        return original, where, bindings
-
-
-def _timed_items(items, timer: Timer, table: str | None):
-    """Yield from ``items``, adding the time of each ``next`` to ``timer``."""
-    while True:
+    stdout, stderr = output.with_suffix(".out"), output.with_suffix(".err")
+    with open(stdout, "wb") as out, open(stderr, "wb") as err:
         started = time.perf_counter()
-        try:
-            item = next(items)
-        except StopIteration:
-            timer.add(time.perf_counter() - started, table)
-            return
-        timer.add(time.perf_counter() - started, table)
-        yield item
+        process = subprocess.Popen(command, stdout=out, stderr=err, stdin=subprocess.DEVNULL,
+                                   cwd=cwd, env=env)
+        _, status, usage = os.wait4(process.pid, 0)
+        wall = time.perf_counter() - started
+    process.returncode = os.waitstatus_to_exitcode(status)
+    return ChildRun(wall, usage.ru_maxrss / 1024, process.returncode, stdout, stderr)
+
+
+def json_last_line(run: ChildRun, what: str) -> dict | list:
+    """The JSON a child of ours prints on its last stdout line (fail with its error if not)."""
+    if run.returncode:
+        fail(f"{what} failed (exit {run.returncode}): {run.last_line()}")
+    try:
+        return json.loads(run.stdout.read_text().strip().splitlines()[-1])
+    except (IndexError, ValueError):
+        fail(f"{what} printed no result: {run.last_line()}")
 
 
 def run_script(script: Path, arguments: list[str], what: str) -> str:
@@ -258,9 +164,6 @@ def run_script(script: Path, arguments: list[str], what: str) -> str:
     A child that stopped through :func:`fail` has printed its one-line reason: the parent
     exits with the same code and adds nothing.
     """
-    import os
-    import subprocess
-
     done = subprocess.run([sys.executable, str(script), *arguments], stdout=subprocess.PIPE,
                           text=True, env={**os.environ, "PYTHONWARNINGS": "ignore"})
     if done.returncode == FAIL_EXIT:
@@ -268,3 +171,42 @@ def run_script(script: Path, arguments: list[str], what: str) -> str:
     if done.returncode:
         fail(f"{what} failed (exit {done.returncode})")
     return done.stdout
+
+
+# --- the machine ----------------------------------------------------------------------------
+
+def machine(postgres_url: str | None) -> dict:
+    """CPU model, cores, RAM, PostgreSQL, Python and FastF1 versions, load average."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    cpu = platform.processor() or platform.machine()
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    ram_gib = None
+    with contextlib.suppress(OSError, ValueError):
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                ram_gib = round(int(line.split()[1]) / 2**20, 1)
+    try:
+        fastf1_version = version("fastf1")
+    except PackageNotFoundError:
+        fail("FastF1 is not installed: python -m pip install -r requirements.txt")
+    postgres = None
+    if postgres_url:
+        postgres = postgres_rows(postgres_url, "SHOW server_version")[0][0]
+    return {"cpu": cpu, "cpus": os.cpu_count(),
+            "cpus_usable": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+            else os.cpu_count(),
+            "ram_gib": ram_gib, "postgresql": postgres,
+            "python": platform.python_version(), "fastf1": fastf1_version,
+            "load_average_1min": round(os.getloadavg()[0], 2)}
+
+
+def machine_line(info: dict) -> str:
+    return (f"Machine: {info['cpu']}, {info['cpus_usable']} of {info['cpus']} CPUs usable, "
+            f"{info['ram_gib']} GiB RAM; PostgreSQL {info['postgresql'] or '(not used)'}; "
+            f"Python {info['python']}; FastF1 {info['fastf1']}; 1-min load average "
+            f"{info['load_average_1min']:.2f} at start")
