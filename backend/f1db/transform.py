@@ -33,7 +33,7 @@ def session_tables(fetched: dict[str, pd.DataFrame | dict[str, pd.DataFrame]],
     (``car_data``, ``pos_data``) comes one driver at a time: each FastF1 frame is popped
     out of ``fetched`` as it is converted, so once its chunk is written nothing keeps it
     alive. A race's telemetry is never held twice (FastF1's frame and a converted copy of
-    the whole table), only one driver's (docs/ARCHITECTURE.md, "Memory").
+    the whole table), only one driver's (docs/ARCHITECTURE.md, "The pipeline").
     """
     sources = fact_sources()
     return {table: _table_chunks(Base.metadata.tables[table], fetched, sources[table].per_driver,
