@@ -209,7 +209,8 @@ class DatabasePopulator:
             claims = SessionClaims(self.database.engine)
             cache_changed = self.source.offline_cache_changed_utc()
             run = _RunContext(claims, summary, cache_changed, watching,
-                              last=selection[-1][1][-1].key if selection else None)
+                              last=next((refs[-1].key for _, refs in reversed(selection)
+                                         if refs), None))
             for event, refs in self.progress.bar(selection, total=len(selection),
                                                  desc=summary.seasons, level=0):
                 self.progress.set_description(0, f"{event.year} {event.name}")
