@@ -74,7 +74,7 @@ class RequestBudgetSpent(RunAborted):
 
 
 class Interrupted(BaseException):
-    """SIGINT or SIGTERM: the session in flight is rolled back, the summary is written, and
+    """SIGINT or SIGTERM: the sessions in flight are rolled back, the summary is written, and
     the process exits 128 + the signal's number (130, 143).
 
     A BaseException, like KeyboardInterrupt, so that no ``except Exception`` on the way

@@ -540,7 +540,7 @@ class DatabasePopulator:
 
     def _record_stop(self, summary: RunSummary, stop: Interrupted) -> None:
         summary.stopped, summary.stop_exit_code = stop.signal_name, stop.exit_code
-        log.error("Stopped by %s: the session in flight was rolled back", stop.signal_name)
+        log.error("Stopped by %s: the sessions in flight were rolled back", stop.signal_name)
 
     def _estimate(self, sessions: int, requests: int, jolpica: int) -> str:
         if not sessions:

@@ -213,7 +213,7 @@ class RunSummary:
         if self.aborted:
             lines.append(f"  STOPPED: {self.aborted}")
         if self.stopped:
-            lines.append(f"  STOPPED by {self.stopped}: the session in flight was rolled back; "
+            lines.append(f"  STOPPED by {self.stopped}: the sessions in flight were rolled back; "
                          f"stored sessions are kept, run again to resume")
         return "\n".join(lines)
 
