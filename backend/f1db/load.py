@@ -431,7 +431,6 @@ def prepare_copy(table: Table, frames: Iterable[pd.DataFrame]) -> PreparedCopy:
     counted: list[int] = []
     messages = tuple(copy_messages(itertools.chain([first], chunks), table, columns,
                                    on_rows=counted.append))
-    del first
     # copy_messages reports each message's rows after yielding it; the last (trailer) has 0.
     return PreparedCopy(tuple(c.name for c in columns), messages,
                         tuple(counted) + (0,) * (len(messages) - len(counted)))

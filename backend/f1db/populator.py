@@ -79,9 +79,8 @@ class _Write:
     note: str | None
     seconds: dict[str, float] = field(default_factory=dict)
 
-    def abandon(self, error: BaseException | None = None) -> None:
+    def abandon(self, error: BaseException) -> None:
         """Roll back and release the claim without writing (a stop, a failed hand-over)."""
-        error = error or RuntimeError("abandoned")
         self.tables.clear()
         self.exit_claim.__exit__(type(error), error, error.__traceback__)
 
@@ -511,8 +510,7 @@ class DatabasePopulator:
         for table in self.progress.bar(list(tables), total=len(tables), desc="tables",
                                        level=2):
             self.progress.set_description(2, table)
-            if signals.received():
-                raise signals.received()
+            signals.raise_if_received()
             rows = tables.pop(table)
             with self.progress.rows(f"{ref.key.session_type} {table}", level=3) as advance:
                 counts[table] = replace_session_rows(
@@ -636,6 +634,5 @@ def _database_errors_classified():
 def _until_stopped(chunks):
     """``chunks``, ending with the stop signal's exception as soon as one was received."""
     for chunk in chunks:
-        if signals.received():
-            raise signals.received()
+        signals.raise_if_received()
         yield chunk

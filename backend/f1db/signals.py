@@ -20,6 +20,13 @@ def received() -> Interrupted | None:
     return _received[-1] if _received else None
 
 
+def raise_if_received() -> None:
+    """Raise the stop this process was asked for, if any: how code that no signal handler
+    interrupts (the writer thread, a loop between chunks) ends promptly after a stop."""
+    if _received:
+        raise _received[-1]
+
+
 @contextlib.contextmanager
 def stop_on_signals() -> Iterator[None]:
     """While inside, SIGINT and SIGTERM raise :class:`Interrupted` in the main thread."""

@@ -11,7 +11,7 @@ retries, the summary, signals) and hands over only the write itself:
 * ``done(result, error)`` runs in the main thread (inside the next ``submit`` or
   ``finish``), so the summary and any retry stay single-threaded;
 * a stop (SIGINT/SIGTERM) is raised in the main thread; the job notices it between
-  chunks (``signals.received()``), rolls back and ends, and ``finish`` waits for that.
+  chunks (``signals.raise_if_received``), rolls back and ends, and ``finish`` waits for that.
 """
 
 from __future__ import annotations
@@ -60,9 +60,7 @@ class WriteBehind:
         # exception marks a still-running thread as stopped (CPython 3.11).
         self._ended.wait()
         self._thread.join()
-        done, result, error = self._done, self._result, self._error
-        self._thread = self._done = None
-        self._result = self._error = None
+        done, result, error = self._take()
         done(result, error)
 
     def settle(self, timeout: float | None = None) -> None:
@@ -79,9 +77,14 @@ class WriteBehind:
         if self._error is None:
             self.finish()
             return
-        log.info("The write in flight ended: %s", self._error)
+        log.info("The write in flight ended: %s", self._take()[2])
+
+    def _take(self) -> tuple[Done, object, BaseException | None]:
+        """The ended job's callback and outcome; the writer is idle again."""
+        taken = self._done, self._result, self._error
         self._thread = self._done = None
         self._result = self._error = None
+        return taken
 
     def _run(self, job: Callable[[], object]) -> None:
         try:

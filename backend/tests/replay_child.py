@@ -110,8 +110,7 @@ class Pauser:
 
         while True:        # short sleeps: a signal handler runs between them
             time.sleep(0.05)
-            if signals.received():     # paused in the writer thread: no handler runs here
-                raise signals.received()
+            signals.raise_if_received()    # paused in the writer thread: no handler here
 
 
 # --- no socket but loopback -------------------------------------------------------------------
