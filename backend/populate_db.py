@@ -33,7 +33,8 @@ EXIT_BUDGET_SPENT = 3
 # models.TABLE_NAMES and fetch.SESSION_ABBREVIATIONS, which check the values
 # (tests/test_startup.py fails when these differ from them).
 TABLES = ("results", "laps", "weather", "telemetry", "positions", "session_status",
-          "track_status", "race_control_messages")
+          "track_status", "race_control_messages", "session_info", "circuit_layouts",
+          "circuit_markers", "driver_standings", "constructor_standings")
 SESSION_IDS = ("FP1", "FP2", "FP3", "Q", "SQ", "SS", "S", "R")
 
 EPILOG = """\

@@ -31,9 +31,26 @@ from .records import LedgerEntry, SessionKey
 
 def advisory_key(key: SessionKey) -> int:
     """A stable signed 64-bit key (Python's hash() differs between processes)."""
-    digest = hashlib.blake2b(f"f1db session {key.year} {key.round_number} "
-                             f"{key.session_type}".encode(), digest_size=8).digest()
+    return _stable_key(f"f1db session {key.year} {key.round_number} {key.session_type}")
+
+
+def _stable_key(label: str) -> int:
+    digest = hashlib.blake2b(label.encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big", signed=True)
+
+
+def wait_for_lock(connection: Connection, label: str) -> None:
+    """Hold the lock named ``label`` until ``connection``'s transaction ends, waiting for
+    another worker that holds it.
+
+    For rows several sessions write (an event's circuit layout) or every run refreshes
+    (a season's ``events``): without it, two PostgreSQL transactions that both replace
+    the same rows would both insert, and the second would fail on the first's keys. On
+    SQLite, ``BEGIN IMMEDIATE`` already lets one writer in at a time.
+    """
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"),
+                           {"key": _stable_key(f"f1db {label}")})
 
 
 class Claim:
@@ -67,18 +84,31 @@ class _SqliteClaim(Claim):
         with self.engine.connect() as connection:
             return read_entry(connection, self.key)
 
-    @contextlib.contextmanager
     def writing(self):
-        with self.engine.connect() as connection:
-            # Take the write lock up front (waiting out another writer) instead of at the
-            # first DELETE, where a read snapshot could make SQLite refuse without waiting.
+        return writing_transaction(self.engine)
+
+
+@contextlib.contextmanager
+def writing_transaction(engine: Engine, lock: str | None = None) -> Iterator[Connection]:
+    """A transaction that will write, committed when the block ends without an error.
+
+    SQLite: ``BEGIN IMMEDIATE`` takes the write lock up front (waiting out another writer)
+    instead of at the first write, where a read snapshot could make SQLite refuse without
+    waiting. PostgreSQL: the advisory lock named ``lock`` (:func:`wait_for_lock`), if any.
+    """
+    with engine.connect() as connection:
+        if connection.dialect.name == "sqlite":
             connection.exec_driver_sql("BEGIN IMMEDIATE")
-            try:
-                yield connection
-            except BaseException:
-                connection.rollback()
-                raise
-            connection.commit()
+        else:
+            connection.begin()
+            if lock is not None:
+                wait_for_lock(connection, lock)
+        try:
+            yield connection
+        except BaseException:
+            connection.rollback()
+            raise
+        connection.commit()
 
 
 class SessionClaims:

@@ -25,6 +25,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from .budget import RequestBudget, SystemClock
@@ -46,6 +47,11 @@ BUDGET_FILE = "f1db_request_budget.sqlite"   # beside FastF1's cache: shared by 
 # CarData.z and Position.z with telemetry. A cached session costs nothing.
 LOAD_REQUESTS = {"base": 7, "weather": 1, "telemetry": 2}
 LOAD_JOLPICA_REQUESTS = 1
+# Requests of the calls some tables make besides ``Session.load`` (models.FastF1Part.call),
+# as (live timing and other hosts, Jolpica): the circuit layout from the MultiViewer API,
+# each standings table from Jolpica.
+CALL_REQUESTS = {"circuit_info": (1, 0), "driver_standings": (0, 1),
+                 "constructor_standings": (0, 1)}
 
 
 class FastF1RateLimited(FetchError):
@@ -74,6 +80,7 @@ class FastF1Source:
         self.countdown = countdown or (lambda seconds, reason: self.clock.sleep(seconds))
         self.loads = 0
         self.schedules: dict[int, pd.DataFrame] = {}
+        self.seasons: dict[int, list[EventRef]] = {}       # the schedules as EventRefs
         self.budget: RequestBudget | None = None
         self.meter: RequestMeter | None = None
         self._fastf1 = None
@@ -177,33 +184,44 @@ class FastF1Source:
             raise UsageError(f"FastF1 lists no events for {year}: F1 data starts in 1950, "
                              f"and a future season has no schedule yet", parameter="year")
         self.schedules[year] = schedule
-        return events_from_schedule(schedule, year)
+        self.seasons[year] = events_from_schedule(schedule, year)
+        return self.seasons[year]
 
     def find_event(self, events: list[EventRef], selector: str) -> EventRef:
         year = events[0].year
         return match_event(events, selector, year, self.schedules[year])
 
     def fetch_session(self, ref: SessionRef, tables: set[str]) -> FetchedSession:
-        """Call ``Session.load`` once and collect FastF1's frames of ``tables``."""
+        """Call ``Session.load`` once (none when no table needs it) and collect the
+        frames of ``tables``."""
         fastf1 = self.fastf1
-        with self._no_credential_prompt():
-            session = self._session(ref)
-        self.loads += 1
-        self.meter.start_load()
+        session = None
+        if any(fact_sources()[table].needs_load for table in tables):
+            with self._no_credential_prompt():
+                session = self._session(ref)
+            self.loads += 1
+            self.meter.start_load()
+            try:
+                with self._no_credential_prompt(), _quiet_fastf1_exit():
+                    session.load(**load_options(tables))
+            except fastf1.exceptions.RateLimitExceededError as error:
+                raise _rate_limited(error) from None
+            except FetchError:
+                raise
+            except Exception as error:  # FastF1 parser failures vary by season and session
+                self._raise_budget_refusal()
+                self._raise_if_transient()
+                raise FetchError(f"FastF1 failed to load: {type(error).__name__}: "
+                                 f"{first_line(error)}") from None
+            self._raise_budget_refusal()
+        else:
+            self.meter.start_load()
         try:
             with self._no_credential_prompt(), _quiet_fastf1_exit():
-                session.load(**load_options(tables))
+                fetched = collect_frames(_Reading(fastf1, session, ref.key), tables)
         except fastf1.exceptions.RateLimitExceededError as error:
             raise _rate_limited(error) from None
-        except FetchError:
-            raise
-        except Exception as error:  # FastF1 parser failures vary by season and session
-            self._raise_budget_refusal()
-            self._raise_if_transient()
-            raise FetchError(f"FastF1 failed to load: {type(error).__name__}: "
-                             f"{first_line(error)}") from None
         self._raise_budget_refusal()
-        fetched = collect_frames(session, tables, fastf1.exceptions.DataNotLoadedError)
         # FastF1's Session is a reference cycle (its laps and telemetry point back at it):
         # with telemetry (hundreds of MB), collect it now, so that the frames handed on
         # are freed as soon as they are written, not at some later garbage collection
@@ -268,11 +286,19 @@ def import_fastf1() -> None:
 
 
 def estimated_requests(tables: set[str] | tuple[str, ...]) -> tuple[int, int]:
-    """(all requests, of which Jolpica) a cold ``Session.load`` of ``tables`` makes."""
-    options = load_options(set(tables))
-    live = LOAD_REQUESTS["base"] + sum(count for option, count in LOAD_REQUESTS.items()
-                                       if option != "base" and options.get(option))
-    return live + LOAD_JOLPICA_REQUESTS, LOAD_JOLPICA_REQUESTS
+    """(all requests, of which Jolpica) a cold fetch of ``tables`` makes: the
+    ``Session.load`` if any table needs it, plus each distinct extra call once."""
+    sources = [fact_sources()[table] for table in tables]
+    live = jolpica = 0
+    if any(source.needs_load for source in sources):
+        options = load_options(set(tables))
+        live = LOAD_REQUESTS["base"] + sum(count for option, count in LOAD_REQUESTS.items()
+                                           if option != "base" and options.get(option))
+        jolpica = LOAD_JOLPICA_REQUESTS
+    for call in {source.call for source in sources if source.call}:
+        other, from_jolpica = CALL_REQUESTS[call]
+        live, jolpica = live + other, jolpica + from_jolpica
+    return live + jolpica, jolpica
 
 
 def load_options(tables: set[str]) -> dict[str, bool]:
@@ -284,16 +310,56 @@ def load_options(tables: set[str]) -> dict[str, bool]:
     return options
 
 
-def collect_frames(session, tables: set[str], not_loaded_error: type) -> FetchedSession:
+class _Missing(Exception):
+    """A reader found nothing to store: the part is recorded missing with this reason."""
+
+
+class _Reading:
+    """What the readers of one fetch share: FastF1, its loaded ``Session`` (None when no
+    table needed a load), the session's key, and the calls already made (the circuit's
+    two tables come from one ``get_circuit_info``)."""
+
+    def __init__(self, fastf1, session, key: SessionKey):
+        self.fastf1, self.session, self.key = fastf1, session, key
+        self._calls: dict[str, object] = {}
+
+    def once(self, call: str, make):
+        if call not in self._calls:
+            self._calls[call] = make()
+        return self._calls[call]
+
+    def loaded(self, attribute: str):
+        """A loaded session's attribute, or None when FastF1 could not load it."""
+        try:
+            return getattr(self.session, attribute)
+        except self.fastf1.exceptions.DataNotLoadedError:
+            return None
+
+
+def collect_frames(reading: _Reading, tables: set[str]) -> FetchedSession:
     """Read each requested part of a loaded FastF1 session; note what is missing."""
     fetched = FetchedSession()
+    not_loaded_error = reading.fastf1.exceptions.DataNotLoadedError
     for table, source in fact_sources().items():
         if table not in tables:
             continue
         try:
-            value = getattr(session, source.attribute)
+            value = (READERS[source.reader](reading) if source.reader
+                     else getattr(reading.session, source.attribute))
         except not_loaded_error:
             fetched.missing[table] = "FastF1 could not load it"
+            continue
+        except _Missing as missing:
+            fetched.missing[table] = str(missing)
+            continue
+        except reading.fastf1.exceptions.RateLimitExceededError:
+            raise
+        except Exception as error:   # an extra's reader (FastF1's code) failed: a gap
+            if not source.reader:
+                raise
+            log.debug("Reading %s failed", table, exc_info=True)
+            fetched.missing[table] = (f"FastF1 failed to give it: {type(error).__name__}: "
+                                      f"{first_line(error)}")
             continue
         if source.per_driver:
             # Plain frames (same data, no copy): FastF1's Telemetry keeps a reference to
@@ -307,10 +373,149 @@ def collect_frames(session, tables: set[str], not_loaded_error: type) -> Fetched
             fetched.missing[table] = "FastF1 returned no rows"
             continue
         fetched.frames[table] = value
-        if (table == "results" and session.name in _CLASSIFIED_SESSIONS
+        if (table == "results" and reading.session.name in _CLASSIFIED_SESSIONS
                 and value.get("Position", pd.Series(dtype=float)).isna().all()):
             fetched.partial[table] = "no classification yet (positions not published)"
     return fetched
+
+
+def read_session_info(reading: _Reading) -> pd.DataFrame:
+    """``Session.session_info`` flattened into one row, with ``t0_date``,
+    ``session_start_time`` and ``total_laps`` (None where FastF1 has nothing).
+
+    FastF1's ``StartDate``/``EndDate`` are the circuit's local time: minus ``GmtOffset``
+    they are UTC (kept as ``StartDateUtc``/``EndDateUtc``, the contract's ``*_utc``).
+    """
+    info = reading.session.session_info       # DataNotLoadedError: missing
+    if not info:
+        raise _Missing("FastF1 has no session info (SessionInfo)")
+    meeting = info.get("Meeting") or {}
+    country = meeting.get("Country") or {}
+    circuit = meeting.get("Circuit") or {}
+    offset = info.get("GmtOffset")
+
+    def utc(local):
+        return None if local is None or offset is None else local - offset
+
+    return pd.DataFrame([{
+        "MeetingKey": meeting.get("Key"), "MeetingName": meeting.get("Name"),
+        "MeetingOfficialName": meeting.get("OfficialName"),
+        "MeetingLocation": meeting.get("Location"), "CountryKey": country.get("Key"),
+        "CountryCode": country.get("Code"), "CountryName": country.get("Name"),
+        "CircuitKey": circuit.get("Key"), "CircuitShortName": circuit.get("ShortName"),
+        "Key": info.get("Key"), "Type": info.get("Type"), "Number": info.get("Number"),
+        "Name": info.get("Name"), "Path": info.get("Path"),
+        "ArchiveStatus": (info.get("ArchiveStatus") or {}).get("Status"),
+        "StartDateUtc": utc(info.get("StartDate")), "EndDateUtc": utc(info.get("EndDate")),
+        "GmtOffset": offset, "T0Date": reading.loaded("t0_date"),
+        "SessionStartTime": reading.loaded("session_start_time"),
+        "TotalLaps": reading.loaded("total_laps"),
+    }])
+
+
+def circuit_info(reading: _Reading):
+    """What ``Session.get_circuit_info()`` gives, step by step, so that each way it can
+    come back empty is told apart instead of ending in an AttributeError.
+
+    FastF1 3.9 reads the circuit key from ``session_info`` (Mugello's 2020 key corrected),
+    asks the MultiViewer API for the layout (None when it has none), then measures each
+    marker's distance on the fastest lap's positions. Without laps FastF1 raises; here
+    the layout is kept with its distances missing (NaN), as FastF1 leaves them when it
+    has laps but no positions.
+    """
+    def call():
+        from fastf1.mvapi import get_circuit_info
+
+        circuit = ((reading.loaded("session_info") or {}).get("Meeting") or {}).get("Circuit")
+        if not circuit or circuit.get("Key") is None:
+            raise _Missing("FastF1 has no circuit key (no session info)")
+        key = circuit["Key"]
+        if key == 149 and circuit.get("ShortName") == "Mugello":   # as FastF1 does
+            key = 146
+        try:
+            info = get_circuit_info(year=reading.key.year, circuit_key=key)
+        except reading.fastf1.exceptions.RateLimitExceededError:
+            raise
+        except Exception as error:   # offline without the response, FastF1 fails this way
+            log.debug("FastF1's circuit info failed: %s: %s", type(error).__name__, error)
+            info = None
+        if info is None:
+            raise _Missing("FastF1 could not load the circuit layout (MultiViewer API)")
+        laps = reading.loaded("laps")
+        fastest = laps.pick_fastest() if laps is not None and len(laps) else None
+        if fastest is not None and not getattr(fastest, "empty", False):
+            try:
+                info.add_marker_distance(reference_lap=fastest)
+            except Exception as error:   # e.g. telemetry that does not cover the lap
+                log.warning("%s: FastF1 could not measure the circuit markers' distances "
+                            "(%s: %s); the layout is stored without them", reading.key,
+                            type(error).__name__, first_line(error))
+                for frame in _marker_frames(info).values():
+                    frame["Distance"] = np.nan
+        return circuit, info
+
+    return reading.once("circuit_info", call)
+
+
+def read_circuit_layout(reading: _Reading) -> pd.DataFrame:
+    circuit, info = circuit_info(reading)
+    measured = any(frame["Distance"].notna().any() for frame in _marker_frames(info).values())
+    return pd.DataFrame([{"CircuitKey": circuit.get("Key"),
+                          "CircuitShortName": circuit.get("ShortName"),
+                          "Rotation": info.rotation,
+                          "DistancesFrom": reading.key.session_type if measured else None}])
+
+
+def read_circuit_markers(reading: _Reading) -> pd.DataFrame:
+    """The three marker frames in one, each row tagged with its frame and position."""
+    _, info = circuit_info(reading)
+    parts = []
+    for marker_type, frame in _marker_frames(info).items():
+        part = pd.DataFrame(frame).reset_index(drop=True)
+        part.insert(0, "sequence", np.arange(len(part), dtype=np.int64))
+        part.insert(0, "marker_type", marker_type)
+        parts.append(part)
+    return pd.concat(parts, ignore_index=True)
+
+
+def unmeasured_layout(fetched: FetchedSession) -> bool:
+    """Whether the fetched circuit layout has no marker distances (no laps or no
+    positions in this load): it must not replace a stored layout that has them."""
+    layout = fetched.frames.get("circuit_layouts")
+    return layout is not None and layout["DistancesFrom"].isna().all()
+
+
+def _marker_frames(info) -> dict[str, pd.DataFrame]:
+    return {"corner": info.corners, "marshal_light": info.marshal_lights,
+            "marshal_sector": info.marshal_sectors}
+
+
+def _standings_reader(kind: str):
+    def read(reading: _Reading) -> pd.DataFrame:
+        """The championship after the session's round, from Jolpica through FastF1."""
+        from fastf1.ergast import Ergast
+
+        year, round_number = reading.key.year, reading.key.round_number
+        try:
+            response = getattr(Ergast(result_type="pandas", auto_cast=True),
+                               f"get_{kind}_standings")(season=year, round=round_number)
+        except reading.fastf1.exceptions.ErgastError as error:
+            raise _Missing(f"Jolpica gave no {kind} standings: {first_line(error)}") from None
+        published = [frame for frame, (_, row) in zip(response.content,
+                                                      response.description.iterrows())
+                     if int(row.get("round", -1)) == round_number]
+        if not published or published[0].empty:
+            raise _Missing(f"Jolpica has not published the {kind} standings after round "
+                           f"{round_number} yet")
+        return published[0]
+    return read
+
+
+# Readers of the tables whose source is not a plain Session attribute (FastF1Part.reader).
+READERS = {"session_info": read_session_info, "circuit_layout": read_circuit_layout,
+           "circuit_markers": read_circuit_markers,
+           "driver_standings": _standings_reader("driver"),
+           "constructor_standings": _standings_reader("constructor")}
 
 
 def events_from_schedule(schedule: pd.DataFrame, year: int) -> list[EventRef]:

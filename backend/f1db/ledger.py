@@ -15,10 +15,10 @@ from typing import Mapping
 
 from typing import Iterable
 
-from sqlalchemy import Connection, Table, delete, insert, select
+from sqlalchemy import Connection, Table, delete, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from .models import SessionFailure, SessionPart, StoredSession
+from .models import Event, SessionFailure, SessionPart, StoredSession
 from .records import FailureRecord, LedgerEntry, PartStatus, SessionKey, SessionRef
 
 _KEY_COLUMNS = ("year", "round_number", "session_type")
@@ -46,6 +46,13 @@ def read_ledger(connection: Connection, years: int | Iterable[int], *,
 def read_entry(connection: Connection, key: SessionKey) -> LedgerEntry | None:
     """One session's ledger entry, read afresh (after its lock is taken)."""
     return read_ledger(connection, key.year, key=key).get(key)
+
+
+def read_event_counts(connection: Connection, years: Iterable[int]) -> dict[int, int]:
+    """How many events of each season ``events`` holds (for ``--plan``)."""
+    table = Event.__table__
+    return dict(connection.execute(select(table.c.year, func.count()).where(
+        table.c.year.in_(list(years))).group_by(table.c.year)).all())
 
 
 def read_failures(connection: Connection, years: Iterable[int]

@@ -19,6 +19,7 @@ transaction and writes the ledger (ledger.py) last.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import itertools
 import sqlite3
 from dataclasses import dataclass
@@ -26,11 +27,12 @@ from typing import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import (REAL, Boolean, Column, Connection, DateTime, Float, Integer, String,
+from sqlalchemy import (REAL, Boolean, Column, Connection, Date, DateTime, Float, Integer, String,
                         Table, delete, func, select)
 
 from .errors import F1DBError, first_line
 from .faults import sqlstate
+from .models import Base
 from .records import SessionKey
 from .transform import integer_range
 
@@ -85,27 +87,86 @@ def replace_session_rows(connection: Connection, table: Table, key: SessionKey,
     cleanly (the connection stays usable for the rollback) and is then raised unchanged.
     """
     deleted = connection.execute(delete(table).where(*session_filter(table, key))).rowcount
+    return deleted, insert_rows(connection, table, frames, on_rows=on_rows)
+
+
+def insert_rows(connection: Connection, table: Table, frames: Frames, *,
+                on_rows: OnRows = None) -> int:
+    """Write ``frames`` (as :func:`replace_session_rows` takes them) into ``table``;
+    returns the rows inserted. Nothing is deleted first."""
     if isinstance(frames, PreparedCopy):
         if not sum(frames.rows):
-            return deleted, 0
+            return 0
         with _refusals_as_write_errors(table):
-            return deleted, _copy_postgresql(connection, table,
-                                             [table.c[name] for name in frames.columns],
-                                             _prepared_messages(frames, on_rows))
+            return _copy_postgresql(connection, table,
+                                    [table.c[name] for name in frames.columns],
+                                    _prepared_messages(frames, on_rows))
     chunks = (chunk for chunk in ([frames] if isinstance(frames, pd.DataFrame) else frames)
               if len(chunk))
     first = next(chunks, None)
     if first is None:
-        return deleted, 0
+        return 0
     chunks = itertools.chain([first], chunks)
     columns = [table.c[name] for name in first.columns]
     with _refusals_as_write_errors(table):
         if connection.dialect.name == "postgresql":
-            inserted = _copy_postgresql(connection, table, columns,
-                                        copy_messages(chunks, table, columns, on_rows))
-        else:
-            inserted = _insert_sqlite(connection, table, columns, chunks, on_rows)
-    return deleted, inserted
+            return _copy_postgresql(connection, table, columns,
+                                    copy_messages(chunks, table, columns, on_rows))
+        return _insert_sqlite(connection, table, columns, chunks, on_rows)
+
+
+CIRCUIT_TABLES = ("circuit_layouts", "circuit_markers")
+
+
+def measured_layout_stored(connection: Connection, key: SessionKey) -> bool:
+    """Whether the event of ``key`` has a circuit layout whose marker distances were
+    measured (``distances_from`` set)."""
+    table = Base.metadata.tables["circuit_layouts"]
+    return connection.execute(select(table.c.distances_from).where(
+        *session_filter(table, key), table.c.distances_from.is_not(None))).first() is not None
+
+
+def replace_season_schedule(connection: Connection, year: int,
+                            frames: dict[str, pd.DataFrame], *, testing: bool) -> bool:
+    """Make the season's ``events`` and ``event_sessions`` rows equal ``frames``
+    (transform.schedule_tables); returns whether anything had to change.
+
+    Testing events (rounds below 1) are compared and replaced only when ``testing``
+    (the schedule was read with them); otherwise stored testing rows stay. Rows that
+    already match are not rewritten, so a rerun writes nothing. The caller holds the
+    season's lock (claims.wait_for_lock) in this transaction.
+    """
+    tables = [Base.metadata.tables[name] for name in ("event_sessions", "events")]
+
+    def season_rows(table: Table) -> tuple:
+        return (table.c.year == year,) + (() if testing else (table.c.round_number > 0,))
+
+    changed = False
+    for table in tables:
+        stored = {tuple(_comparable(value) for value in row) for row in connection.execute(
+            select(*table.columns).where(*season_rows(table)))}
+        wanted = {tuple(_comparable(value) for value in row)
+                  for row in sqlite_rows(frames[table.name], list(table.columns))}
+        changed = changed or stored != wanted
+    if not changed:
+        return False
+    for table in tables:                         # children first (foreign key)
+        connection.execute(delete(table).where(*season_rows(table)))
+    for table in reversed(tables):               # parents first
+        insert_rows(connection, table, frames[table.name])
+    return True
+
+
+def _comparable(value):
+    """A stored value as ``sqlite_rows`` writes it (timestamps and dates as text, flags
+    as 0/1), so stored rows and new frames compare equal on both databases."""
+    if isinstance(value, dt.datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S.%f")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return int(value)
+    return value
 
 
 @contextlib.contextmanager
@@ -135,8 +196,10 @@ def count_session_rows(connection: Connection, table: Table, key: SessionKey) ->
 
 
 def session_filter(table: Table, key: SessionKey) -> tuple:
-    return (table.c.year == key.year, table.c.round_number == key.round_number,
-            table.c.session_type == key.session_type)
+    """The session's rows of ``table``; for a table kept once per event (no
+    ``session_type`` column: the circuit, the standings), its event's rows."""
+    return tuple(table.c[name] == getattr(key, name)
+                 for name in ("year", "round_number", "session_type") if name in table.c)
 
 
 def _check_columns(table: Table, columns: Sequence[Column], frame: pd.DataFrame) -> None:
@@ -190,6 +253,7 @@ COPY_ABORT = b"\x00\x00"   # a row of 0 fields: the server ends the COPY with an
 _BINARY_MISMATCH_SQLSTATES = ("08P01", "22P03")
 _NULL_FIELD = np.frombuffer(b"\xff\xff\xff\xff", dtype=np.uint8)
 _PG_EPOCH_US = 946_684_800_000_000                   # 2000-01-01 in Unix microseconds
+_PG_EPOCH_DAYS = 10_957                               # 2000-01-01 in Unix days
 _TEXT_BYTES_GUESS = 32                               # for sizing messages only
 
 
@@ -298,6 +362,13 @@ def _timestamp_field(series: pd.Series, column: Column) -> _Fixed:
     return _Fixed(_big_endian(np.where(missing, 0, micros), ">i8"), _missing_or_none(missing))
 
 
+def _date_field(series: pd.Series, column: Column) -> _Fixed:
+    days = series.to_numpy(dtype="datetime64[D]")
+    missing = np.isnat(days)
+    since = days.view(np.int64) - _PG_EPOCH_DAYS
+    return _Fixed(_big_endian(np.where(missing, 0, since), ">i4"), _missing_or_none(missing))
+
+
 def _text_field(series: pd.Series, column: Column) -> _Text:
     codes, uniques = pd.factorize(series, use_na_sentinel=True)
     fields = []
@@ -330,6 +401,7 @@ COPY_TYPES = {
     "float8": CopyType("float8", 8, _float8_field),
     "bool": CopyType("bool", 1, _bool_field),
     "timestamp": CopyType("timestamp", 8, _timestamp_field),
+    "date": CopyType("date", 4, _date_field),
     "text": CopyType("text", None, _text_field),
 }
 
@@ -346,6 +418,8 @@ def copy_type(column: Column) -> CopyType:
         return COPY_TYPES["float8"]      # FLOAT / DOUBLE PRECISION on PostgreSQL
     if isinstance(kind, Boolean):
         return COPY_TYPES["bool"]
+    if isinstance(kind, Date):
+        return COPY_TYPES["date"]        # days since 2000-01-01
     if isinstance(kind, DateTime):
         return COPY_TYPES["timestamp"]   # timestamptz has the same binary form (UTC)
     if isinstance(kind, String):
@@ -516,13 +590,20 @@ def _timestamp_sqlite(series: pd.Series, column: Column) -> list:
     return _put_at_missing(texts.tolist(), np.isnat(values))
 
 
+def _date_sqlite(series: pd.Series, column: Column) -> list:
+    """``YYYY-MM-DD`` text, as SQLAlchemy's SQLite Date stores it."""
+    values = series.to_numpy(dtype="datetime64[D]")
+    return _put_at_missing(np.datetime_as_string(values, unit="D").tolist(), np.isnat(values))
+
+
 def _text_sqlite(series: pd.Series, column: Column) -> list:
     return _put_at_missing(series.tolist(), series.isna().to_numpy())
 
 
 SQLITE_WRITERS = {"text": _text_sqlite, "integer": _integer_sqlite,
                   "duration_ms": _integer_sqlite, "real": _real_sqlite,
-                  "flag": _flag_sqlite, "timestamp_utc": _timestamp_sqlite}
+                  "flag": _flag_sqlite, "timestamp_utc": _timestamp_sqlite,
+                  "date": _date_sqlite, "json_list": _text_sqlite}
 
 
 def _put_at_missing(values: list, missing: np.ndarray) -> list:

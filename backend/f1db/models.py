@@ -10,7 +10,8 @@ keeping lists of their own:
   storage kind (``kind``); the transform converts by it and both loaders write by it.
 
 Every fact table's primary key is its unique constraint: the session key (year,
-round_number, session_type) then the table's natural key. Live timing repeats timestamps,
+round_number, session_type) then the table's natural key; tables kept once per event
+(``EventKeyMixin``: the circuit, the standings) start with (year, round_number) only. Live timing repeats timestamps,
 so event-like tables use the row's position in FastF1's DataFrame (``sequence``) and
 telemetry uses a per-driver ``sample_index``; neither can merge two real rows.
 
@@ -19,6 +20,8 @@ FastF1's values allow (``sql_type``; the transform refuses a value that does not
 in an order that leaves PostgreSQL no alignment padding: fixed-width columns widest first,
 text last (docs/ARCHITECTURE.md, "Storage of the big tables").
 
+The calendar (``events``, ``event_sessions``) is FastF1's schedule, refreshed by every
+run; ``stints`` and ``pit_stops`` are views over ``laps`` (revision 0005, ``VIEW_NAMES``).
 The ledger is ``sessions`` (one row per stored session, written in the same transaction as
 its rows) and ``session_parts`` (one row per table ever asked for: loaded, partial or
 missing); ``session_failures`` keeps why a session that is not stored last failed.
@@ -30,7 +33,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import (DDL, BigInteger, Boolean, DateTime, Float, ForeignKeyConstraint,
+from sqlalchemy import (DDL, BigInteger, Boolean, Date, DateTime, Float, ForeignKeyConstraint,
                         Integer, MetaData, PrimaryKeyConstraint, SmallInteger, String, Table,
                         Text, UniqueConstraint, event)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -43,11 +46,15 @@ NAMING_CONVENTION = {
 }
 
 # How a FastF1 column is stored. "duration_ms": Timedelta -> integer milliseconds;
-# "timestamp_utc": naive UTC datetime; "integer": float-with-NaN counts -> nullable int.
-KINDS = ("text", "integer", "real", "flag", "duration_ms", "timestamp_utc")
+# "timestamp_utc": naive UTC datetime; "integer": float-with-NaN counts -> nullable int;
+# "date": a calendar day (the schedule's local event day, a birth date); "json_list": a
+# list (a driver's constructors in a season) as JSON array text, e.g. '["red_bull"]'.
+KINDS = ("text", "integer", "real", "flag", "duration_ms", "timestamp_utc", "date",
+         "json_list")
 # Each kind's SQL type unless a column narrows it (``sql_type``: SmallInteger, Integer).
 _SQL_TYPES = {"text": Text, "integer": Integer, "real": Float, "flag": Boolean,
-              "duration_ms": BigInteger, "timestamp_utc": DateTime}
+              "duration_ms": BigInteger, "timestamp_utc": DateTime, "date": Date,
+              "json_list": Text}
 _INTEGER_KINDS = ("integer", "duration_ms")
 
 
@@ -59,17 +66,36 @@ class Base(DeclarativeBase):
 class FastF1Part:
     """Where a fact table comes from in FastF1.
 
-    ``attribute``: the loaded ``fastf1.core.Session`` attribute; ``load_option``: the
-    ``Session.load`` keyword that must be true for it (None: FastF1 always loads it with the
-    laps); ``per_driver``: the attribute is a dict of per-driver frames (``car_data``,
-    ``pos_data``); ``may_be_empty``: an empty frame is a real answer (no message, no status
-    change), not a missing part.
+    ``attribute``: the loaded ``fastf1.core.Session`` attribute (or, with ``reader``, what
+    the reader reads, for the docs); ``load_option``: the ``Session.load`` keyword that
+    must be true for it (None: FastF1 always loads it with the laps); ``per_driver``: the
+    attribute is a dict of per-driver frames (``car_data``, ``pos_data``);
+    ``may_be_empty``: an empty frame is a real answer (no message, no status change), not
+    a missing part.
+
+    Sources that are not a plain ``Session`` attribute name a ``reader`` (fetch.READERS
+    turns the loaded session into the table's frame) and say what they cost:
+    ``needs_load``: False when the reader does not read a loaded ``Session`` at all (the
+    Jolpica standings: a run that only lacks them makes no ``Session.load``); ``call``:
+    the extra request the reader makes (fetch.CALL_REQUESTS; tables sharing one call,
+    like the circuit's two, pay it once); ``session_types``: the only sessions that have
+    the part (None: all); ``with_every_load``: rewritten whenever its session is loaded
+    anyway, because a later load can know more (``t0_date`` needs telemetry, marker
+    distances the fastest lap's positions).
     """
 
     attribute: str
     load_option: str | None = None
     per_driver: bool = False
     may_be_empty: bool = False
+    reader: str | None = None
+    needs_load: bool = True
+    call: str | None = None
+    session_types: tuple[str, ...] | None = None
+    with_every_load: bool = False
+
+    def applies_to(self, session_type: str) -> bool:
+        return self.session_types is None or session_type in self.session_types
 
 
 def fastf1_column(source: str, kind: str, *, key: bool = False, sql_type=None):
@@ -109,6 +135,16 @@ class SessionKeyMixin:
     round_number: Mapped[int] = mapped_column(SmallInteger, primary_key=True, sort_order=-2,
                                               info={"session_key": True, "kind": "integer"})
     session_type: Mapped[str] = session_type_column(sort_order=-1)
+
+
+class EventKeyMixin:
+    """The event part of the session key, on tables kept once per event (the circuit's
+    layout, the standings after a round): a session's load writes its event's rows."""
+
+    year: Mapped[int] = mapped_column(SmallInteger, primary_key=True, sort_order=-3,
+                                      info={"session_key": True, "kind": "integer"})
+    round_number: Mapped[int] = mapped_column(SmallInteger, primary_key=True, sort_order=-2,
+                                              info={"session_key": True, "kind": "integer"})
 
 
 # PostgreSQL leaves a B-tree leaf at its fillfactor (default 90) when ascending inserts
@@ -385,12 +421,181 @@ class RaceControlMessage(SessionKeyMixin, Base):
     lap: Mapped[int | None] = fastf1_column("Lap", "integer")
 
 
+class SessionInfo(SessionKeyMixin, Base):
+    """``Session.session_info`` (live timing's SessionInfo) with ``t0_date``,
+    ``session_start_time`` and ``total_laps``: one row per session.
+
+    The nested keys are flattened (``Meeting.Circuit.Key`` -> ``circuit_key``); FastF1's
+    local ``StartDate``/``EndDate`` are stored in UTC (minus ``GmtOffset``). ``t0_date``
+    needs telemetry and ``total_laps`` exists for race-like sessions only: NULL otherwise.
+    """
+
+    __tablename__ = "session_info"
+    __source__ = FastF1Part("session_info", reader="session_info", with_every_load=True)
+
+    meeting_key: Mapped[int | None] = fastf1_column("MeetingKey", "integer")
+    meeting_name: Mapped[str | None] = fastf1_column("MeetingName", "text")
+    meeting_official_name: Mapped[str | None] = fastf1_column("MeetingOfficialName", "text")
+    meeting_location: Mapped[str | None] = fastf1_column("MeetingLocation", "text")
+    country_key: Mapped[int | None] = fastf1_column("CountryKey", "integer")
+    country_code: Mapped[str | None] = fastf1_column("CountryCode", "text")
+    country_name: Mapped[str | None] = fastf1_column("CountryName", "text")
+    circuit_key: Mapped[int | None] = fastf1_column("CircuitKey", "integer")
+    circuit_short_name: Mapped[str | None] = fastf1_column("CircuitShortName", "text")
+    session_key: Mapped[int | None] = fastf1_column("Key", "integer")
+    type: Mapped[str | None] = fastf1_column("Type", "text")
+    number: Mapped[int | None] = fastf1_column("Number", "integer")
+    name: Mapped[str | None] = fastf1_column("Name", "text")
+    path: Mapped[str | None] = fastf1_column("Path", "text")
+    archive_status: Mapped[str | None] = fastf1_column("ArchiveStatus", "text")
+    start_date_utc: Mapped[dt.datetime | None] = fastf1_column("StartDateUtc", "timestamp_utc")
+    end_date_utc: Mapped[dt.datetime | None] = fastf1_column("EndDateUtc", "timestamp_utc")
+    gmt_offset_ms: Mapped[int | None] = fastf1_column("GmtOffset", "duration_ms")
+    t0_date_utc: Mapped[dt.datetime | None] = fastf1_column("T0Date", "timestamp_utc")
+    session_start_time_ms: Mapped[int | None] = fastf1_column("SessionStartTime",
+                                                              "duration_ms")
+    total_laps: Mapped[int | None] = fastf1_column("TotalLaps", "integer")
+
+
+class CircuitLayout(EventKeyMixin, Base):
+    """``Session.get_circuit_info()``: the track map's rotation, once per event.
+
+    ``distances_from`` is the session whose fastest lap FastF1 measured the markers'
+    distances on (NULL distances when it had no laps or positions).
+    """
+
+    __tablename__ = "circuit_layouts"
+    __source__ = FastF1Part("get_circuit_info()", reader="circuit_layout",
+                            call="circuit_info", with_every_load=True)
+
+    circuit_key: Mapped[int | None] = fastf1_column("CircuitKey", "integer")
+    circuit_short_name: Mapped[str | None] = fastf1_column("CircuitShortName", "text")
+    rotation: Mapped[float | None] = fastf1_column("Rotation", "real")
+    distances_from: Mapped[str | None] = fastf1_column("DistancesFrom", "text")
+
+
+class CircuitMarker(EventKeyMixin, Base):
+    """``CircuitInfo.corners``, ``.marshal_lights`` and ``.marshal_sectors``, once per event.
+
+    ``marker_type`` says which frame (``corner``, ``marshal_light``, ``marshal_sector``)
+    and ``sequence`` is the row's position in it.
+    """
+
+    __tablename__ = "circuit_markers"
+    __source__ = FastF1Part("get_circuit_info()", reader="circuit_markers",
+                            call="circuit_info", with_every_load=True)
+
+    marker_type: Mapped[str] = derived_key("text")
+    sequence: Mapped[int] = derived_key()
+    number: Mapped[int | None] = fastf1_column("Number", "integer")
+    letter: Mapped[str | None] = fastf1_column("Letter", "text")
+    x: Mapped[float | None] = fastf1_column("X", "real")
+    y: Mapped[float | None] = fastf1_column("Y", "real")
+    angle: Mapped[float | None] = fastf1_column("Angle", "real")
+    distance: Mapped[float | None] = fastf1_column("Distance", "real")
+
+
+class DriverStanding(EventKeyMixin, Base):
+    """The drivers' championship after the round (Jolpica through FastF1's ``Ergast``),
+    loaded with the round's race; missing until Jolpica publishes it."""
+
+    __tablename__ = "driver_standings"
+    __source__ = FastF1Part("Ergast.get_driver_standings", reader="driver_standings",
+                            needs_load=False, call="driver_standings",
+                            session_types=("Race",))
+
+    driver_id: Mapped[str] = fastf1_column("driverId", "text", key=True)
+    position: Mapped[int | None] = fastf1_column("position", "integer")
+    position_text: Mapped[str | None] = fastf1_column("positionText", "text")
+    points: Mapped[float | None] = fastf1_column("points", "real")
+    wins: Mapped[int | None] = fastf1_column("wins", "integer")
+    driver_number: Mapped[int | None] = fastf1_column("driverNumber", "integer")
+    driver_code: Mapped[str | None] = fastf1_column("driverCode", "text")
+    driver_url: Mapped[str | None] = fastf1_column("driverUrl", "text")
+    given_name: Mapped[str | None] = fastf1_column("givenName", "text")
+    family_name: Mapped[str | None] = fastf1_column("familyName", "text")
+    date_of_birth: Mapped[dt.date | None] = fastf1_column("dateOfBirth", "date")
+    driver_nationality: Mapped[str | None] = fastf1_column("driverNationality", "text")
+    constructor_ids: Mapped[str | None] = fastf1_column("constructorIds", "json_list")
+    constructor_urls: Mapped[str | None] = fastf1_column("constructorUrls", "json_list")
+    constructor_names: Mapped[str | None] = fastf1_column("constructorNames", "json_list")
+    constructor_nationalities: Mapped[str | None] = fastf1_column(
+        "constructorNationalities", "json_list")
+
+
+class ConstructorStanding(EventKeyMixin, Base):
+    """The constructors' championship after the round, like ``driver_standings``."""
+
+    __tablename__ = "constructor_standings"
+    __source__ = FastF1Part("Ergast.get_constructor_standings",
+                            reader="constructor_standings", needs_load=False,
+                            call="constructor_standings", session_types=("Race",))
+
+    constructor_id: Mapped[str] = fastf1_column("constructorId", "text", key=True)
+    position: Mapped[int | None] = fastf1_column("position", "integer")
+    position_text: Mapped[str | None] = fastf1_column("positionText", "text")
+    points: Mapped[float | None] = fastf1_column("points", "real")
+    wins: Mapped[int | None] = fastf1_column("wins", "integer")
+    constructor_url: Mapped[str | None] = fastf1_column("constructorUrl", "text")
+    constructor_name: Mapped[str | None] = fastf1_column("constructorName", "text")
+    constructor_nationality: Mapped[str | None] = fastf1_column("constructorNationality",
+                                                                "text")
+
+
+class Event(Base):
+    """FastF1's event schedule: one row per event of every season a run reads, loaded or
+    not, past or to come; replaced from the schedule on every run (no extra request)."""
+
+    __tablename__ = "events"
+
+    year: Mapped[int] = mapped_column(SmallInteger, primary_key=True,
+                                      info={"derived": True, "kind": "integer"})
+    round_number: Mapped[int] = mapped_column(SmallInteger, primary_key=True,
+                                              info={"derived": True, "kind": "integer"})
+    event_name: Mapped[str | None] = fastf1_column("EventName", "text")
+    official_event_name: Mapped[str | None] = fastf1_column("OfficialEventName", "text")
+    country: Mapped[str | None] = fastf1_column("Country", "text")
+    location: Mapped[str | None] = fastf1_column("Location", "text")
+    event_format: Mapped[str | None] = fastf1_column("EventFormat", "text")
+    event_date: Mapped[dt.date | None] = fastf1_column("EventDate", "date")
+    f1_api_support: Mapped[bool | None] = fastf1_column("F1ApiSupport", "flag")
+
+
+class EventSession(Base):
+    """The schedule's sessions of each event (``Session1`` .. ``Session5``): name, number
+    and scheduled start in UTC, with the local offset of the circuit."""
+
+    __tablename__ = "event_sessions"
+    __table_args__ = (ForeignKeyConstraint(
+        ["year", "round_number"], ["events.year", "events.round_number"],
+        ondelete="CASCADE"),)
+
+    year: Mapped[int] = mapped_column(SmallInteger, primary_key=True,
+                                      info={"derived": True, "kind": "integer"})
+    round_number: Mapped[int] = mapped_column(SmallInteger, primary_key=True,
+                                              info={"derived": True, "kind": "integer"})
+    session_type: Mapped[str] = mapped_column(String(40), primary_key=True,
+                                              info={"derived": True, "kind": "text"})
+    session_number: Mapped[int | None] = fastf1_column("SessionNumber", "integer",
+                                                       sql_type=SmallInteger)
+    session_start_utc: Mapped[dt.datetime | None] = fastf1_column("SessionDateUtc",
+                                                                  "timestamp_utc")
+    gmt_offset_ms: Mapped[int | None] = fastf1_column("GmtOffset", "duration_ms")
+
+
 FACT_MODELS = (Result, Lap, Weather, Telemetry, Position, SessionStatus, TrackStatus,
-               RaceControlMessage)
+               RaceControlMessage, SessionInfo, CircuitLayout, CircuitMarker, DriverStanding,
+               ConstructorStanding)
 TABLE_NAMES = tuple(model.__tablename__ for model in FACT_MODELS)
 TELEMETRY_TABLES = tuple(model.__tablename__ for model in FACT_MODELS
                          if model.__source__.load_option == "telemetry")
+EVENT_TABLES = tuple(model.__tablename__ for model in FACT_MODELS
+                     if issubclass(model, EventKeyMixin))    # kept once per event
 LEDGER_MODELS = (StoredSession, SessionPart, SessionFailure)
+SCHEDULE_MODELS = (Event, EventSession)
+# Views over the fact tables, defined in revision 0005 (same SQL on both databases):
+# one row per driver and tyre stint, one row per pit stop (docs/ARCHITECTURE.md, "Views").
+VIEW_NAMES = ("stints", "pit_stops")
 for _model in FACT_MODELS:
     _apply_key_fillfactor(_model.__table__)
 

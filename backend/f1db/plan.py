@@ -93,8 +93,15 @@ def plan_session(ref: SessionRef, requested: tuple[str, ...], stored: LedgerEntr
                  force: bool = False, now: dt.datetime | None = None,
                  offline_cache_changed_utc: dt.datetime | None = None,
                  refresh: Freshness | None = None,
-                 watching: Watching | None = None) -> SessionPlan:
+                 watching: Watching | None = None,
+                 ride_along: tuple[str, ...] = (),
+                 without_load: tuple[str, ...] = ()) -> SessionPlan:
     """Decide what to load for one session, given what the ledger has of it (``stored``).
+
+    ``requested``: the tables this session has (the standings only a race). Tables in
+    ``ride_along`` are loaded again whenever the session is loaded for another table that
+    needs FastF1's ``Session.load`` (not one of ``without_load``): they cost nothing more
+    then and a later load can know more (``t0_date`` once telemetry is loaded).
 
     ``offline_cache_changed_utc`` (offline runs only): when FastF1's cache last changed.
     Offline, FastF1 can only give what its cache holds, so retrying parts that were
@@ -126,6 +133,8 @@ def plan_session(ref: SessionRef, requested: tuple[str, ...], stored: LedgerEntr
             and stored.updated_at_utc >= offline_cache_changed_utc):
         return SessionPlan(ref, (), skip_reason=f"stored; {', '.join(todo)} not in the "
                                                 f"offline FastF1 cache")
+    if any(table not in without_load for table in todo):
+        todo = tuple(t for t in requested if t in todo or t in ride_along)
     return SessionPlan(ref, todo)
 
 

@@ -31,25 +31,29 @@ from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait
 
 from . import signals
 from .budget import SystemClock
-from .claims import SessionClaims
+from .claims import SessionClaims, wait_for_lock, writing_transaction
 from .config import resolve_cache_dir, resolve_database
 from .db import Database, open_database
 from .errors import (F1DBError, FetchError, Interrupted, RunAborted,
                      TransientError, UsageError)
 from .faults import as_f1db_error, describe, is_database_error
-from .fetch import FastF1RateLimited, FastF1Source, estimated_requests, session_name
-from .ledger import read_failures, read_ledger, record_failure, write_ledger
-from .load import PreparedCopy, prepare_copy, replace_session_rows
-from .models import Base
+from .fetch import (FastF1RateLimited, FastF1Source, estimated_requests, session_name,
+                    unmeasured_layout)
+from .ledger import (read_event_counts, read_failures, read_ledger, record_failure,
+                     write_ledger)
+from .load import (CIRCUIT_TABLES, PreparedCopy, measured_layout_stored, prepare_copy,
+                   replace_season_schedule, replace_session_rows)
+from .models import EVENT_TABLES, Base
 from .plan import SessionPlan, Watching, freshness_from, parts_to_record, plan_session
 from .progress import NullProgress
 from .records import (EventRef, FailureRecord, FetchedSession, LedgerEntry, PartStatus,
                       SessionKey, SessionRef)
 from .schema import require_current_schema, schema_state
-from .selection import check_max_events, check_years, choose_tables, select_sessions
+from .selection import (RIDE_ALONG, WITHOUT_LOAD, check_max_events, check_years,
+                        choose_tables, select_sessions, tables_of_session)
 from .shard import Shard, parse_shard, shard_from_environment, shard_keys
 from .summary import RunSummary
-from .transform import session_tables
+from .transform import schedule_tables, session_tables
 from .write_behind import WriteBehind
 
 log = logging.getLogger("f1db")
@@ -78,6 +82,7 @@ class _Write:
     parts: dict[str, tuple[PartStatus, str | None]]
     note: str | None
     seconds: dict[str, float] = field(default_factory=dict)
+    unmeasured_layout: bool = False     # its circuit layout came without marker distances
 
     def abandon(self, error: BaseException) -> None:
         """Roll back and release the claim without writing (a stop, a failed hand-over)."""
@@ -200,6 +205,7 @@ class DatabasePopulator:
             require_current_schema(self.database)
             summary.database = self.database.describe()
             summary.sessions_planned = sum(len(refs) for _, refs in selection)
+            self._refresh_schedules(summary)
             log.info("Populating %s sessions of %s%s into %s", summary.sessions_planned,
                      summary.seasons, f" (shard {self.shard})" if self.shard else "",
                      summary.database)
@@ -246,6 +252,11 @@ class DatabasePopulator:
         self._open()
         ledger, failures = self._read_ledger_if_any()
         summary.database = self.database.describe()
+        stored_events = self._stored_events()
+        for year in self.years:
+            frames = schedule_tables(self.source.schedules[year], self.source.seasons[year])
+            summary.record_schedule(year, len(frames["events"]), len(frames["event_sessions"]),
+                                    refreshed=False, stored=stored_events.get(year, 0))
         summary.sessions_planned = sum(len(refs) for _, refs in selection)
         cache_changed = self.source.offline_cache_changed_utc()
         requests = jolpica = sessions_to_load = 0
@@ -306,6 +317,33 @@ class DatabasePopulator:
     def _open(self) -> None:
         self.database = self.database or open_database(self.target)
 
+    def _refresh_schedules(self, summary: RunSummary) -> None:
+        """``events`` and ``event_sessions`` from the schedules this run read (no request),
+        one transaction per season under the season's lock; unchanged rows are not
+        rewritten. A transient fault here is logged and left for the next run: the
+        sessions matter more than a calendar that is refreshed by every run."""
+        for year in self.years:
+            frames = schedule_tables(self.source.schedules[year], self.source.seasons[year])
+            try:
+                with _database_errors_classified():
+                    with writing_transaction(self.database.engine,
+                                             lock=f"events {year}") as connection:
+                        changed = replace_season_schedule(connection, year, frames,
+                                                          testing=self.include_testing)
+            except TransientError as error:
+                log.warning("Could not refresh the %s events (retried by the next run): %s",
+                            year, error)
+                continue
+            summary.record_schedule(year, len(frames["events"]), len(frames["event_sessions"]),
+                                    refreshed=changed)
+
+    def _stored_events(self) -> dict[int, int]:
+        """Rows of ``events`` per season of this run (an empty database: none)."""
+        if schema_state(self.database).empty:
+            return {}
+        with self.database.engine.connect() as connection:
+            return read_event_counts(connection, self.years)
+
     def _read_ledger_if_any(self) -> tuple[dict, dict[object, FailureRecord]]:
         state = schema_state(self.database)
         if state.empty:
@@ -316,9 +354,10 @@ class DatabasePopulator:
 
     def _plan(self, ref: SessionRef, stored: LedgerEntry | None,
               cache_changed: dt.datetime | None, watching: Watching | None) -> SessionPlan:
-        return plan_session(ref, self.tables, stored, force=self.force,
-                            offline_cache_changed_utc=cache_changed, refresh=self.refresh,
-                            watching=watching)
+        return plan_session(ref, tables_of_session(self.tables, ref.key.session_type), stored,
+                            force=self.force, offline_cache_changed_utc=cache_changed,
+                            refresh=self.refresh, watching=watching,
+                            ride_along=RIDE_ALONG, without_load=WITHOUT_LOAD)
 
     def _run_session(self, plan: SessionPlan, run: "_RunContext", *,
                      attempts_before: int = 0) -> None:
@@ -470,6 +509,7 @@ class DatabasePopulator:
                 load_seconds = time.monotonic() - started
                 self.progress.set_description(1, ref.key.session_type)
                 parts = parts_to_record(plan, fetched, stored)
+                unmeasured = unmeasured_layout(fetched)
                 tables = session_tables(fetched.take_frames(), plan.tables, ref.key)
                 if prepare:
                     tables = {name: prepare_copy(Base.metadata.tables[name], chunks)
@@ -478,7 +518,7 @@ class DatabasePopulator:
             claim_held.__exit__(*sys.exc_info())
             raise
         return _Write(ref, claim, claim_held, tables, parts, plan.note,
-                      {"fastf1": load_seconds})
+                      {"fastf1": load_seconds}, unmeasured)
 
     def _write(self, job: _Write) -> _Stored:
         """Write a fetched session in its claim's transaction, the ledger last, and end the
@@ -487,7 +527,8 @@ class DatabasePopulator:
         with _database_errors_classified():
             with job.exit_claim:
                 with job.claim.writing() as connection:
-                    counts = self._store(connection, job.ref, job.tables, job.parts)
+                    counts = self._store(connection, job.ref, job.tables, job.parts,
+                                         unmeasured_layout=job.unmeasured_layout)
         seconds = {**job.seconds, "write": time.monotonic() - started}
         return _Stored(counts, job.parts, job.note, seconds)
 
@@ -499,14 +540,20 @@ class DatabasePopulator:
                 if self.source.offline else ""))
         return fetched
 
-    def _store(self, connection, ref: SessionRef, tables: dict,
-               parts) -> dict[str, tuple[int, int]]:
+    def _store(self, connection, ref: SessionRef, tables: dict, parts, *,
+               unmeasured_layout: bool = False) -> dict[str, tuple[int, int]]:
         """The session's rows, table by table and chunk by chunk, then its ledger rows.
 
         A stop signal is noticed between chunks (this may run in the writer thread, where
         no signal handler runs), so the transaction rolls back within a chunk's time.
         """
         counts = {}
+        if any(table in EVENT_TABLES for table in tables):
+            # Every session of the event writes its circuit layout: one at a time.
+            wait_for_lock(connection, f"event {ref.key.year} {ref.key.round_number}")
+            if unmeasured_layout and measured_layout_stored(connection, ref.key):
+                for table in CIRCUIT_TABLES:   # never trade stored distances for none
+                    tables.pop(table, None)
         for table in self.progress.bar(list(tables), total=len(tables), desc="tables",
                                        level=2):
             self.progress.set_description(2, table)

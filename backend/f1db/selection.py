@@ -7,7 +7,7 @@ the command line words them as its flags.
 from __future__ import annotations
 
 from .errors import UsageError
-from .models import TABLE_NAMES, TELEMETRY_TABLES
+from .models import TABLE_NAMES, TELEMETRY_TABLES, fact_sources
 from .records import EventRef, SessionRef
 
 FIRST_SEASON = 1950
@@ -69,6 +69,19 @@ def choose_tables(names: tuple[str, ...] | None = None, *,
             raise UsageError("Leaving out telemetry leaves none of the chosen tables to load",
                              parameter="tables")
     return tuple(name for name in TABLE_NAMES if name in chosen)
+
+
+def tables_of_session(tables: tuple[str, ...], session_type: str) -> tuple[str, ...]:
+    """The chosen tables a session has (the standings come with the race only)."""
+    sources = fact_sources()
+    return tuple(table for table in tables if sources[table].applies_to(session_type))
+
+
+# Tables loaded again with any load of their session (models.FastF1Part.with_every_load),
+# and those whose reader makes no Session.load (plan.plan_session's rules).
+RIDE_ALONG = tuple(table for table, source in fact_sources().items() if source.with_every_load)
+WITHOUT_LOAD = tuple(table for table, source in fact_sources().items()
+                     if not source.needs_load)
 
 
 def select_sessions(events: list[EventRef], session_names: tuple[str, ...], year: int,

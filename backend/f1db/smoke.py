@@ -9,11 +9,11 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from sqlalchemy import Table, func, insert, inspect, select
+from sqlalchemy import Table, func, insert, inspect, select, text
 from sqlalchemy.exc import IntegrityError
 
 from .db import Database
-from .models import FACT_MODELS, LEDGER_MODELS, Base
+from .models import FACT_MODELS, LEDGER_MODELS, SCHEDULE_MODELS, VIEW_NAMES, Base
 from .schema import schema_state
 
 PROBE = {"year": 1900, "round_number": 0, "session_type": "__smoke_check__"}
@@ -58,6 +58,14 @@ def run_smoke_check(database: Database) -> SmokeReport:
                 continue
             count = connection.execute(select(func.count()).select_from(table)).scalar_one()
             report.ok(f"table {table.name:<22} {count:>12,} rows")
+        views = set(inspect(connection).get_view_names())
+        for name in VIEW_NAMES:
+            if name not in views:
+                report.fail(f"view {name} is missing: run python migrate_db.py")
+                continue
+            count = connection.execute(select(func.count()).select_from(
+                text(name))).scalar_one()
+            report.ok(f"view  {name:<22} {count:>12,} rows")
     if report.passed:
         _check_duplicates(database, report)
     return report
@@ -81,7 +89,7 @@ def _check_duplicates(database: Database, report: SmokeReport) -> None:
             outer.rollback()
     with database.engine.connect() as connection:
         left = sum(connection.execute(select(func.count()).select_from(table).where(
-            table.c.session_type == PROBE["session_type"])).scalar_one()
+            table.c.year == PROBE["year"])).scalar_one()
             for table in _probed_tables())
         if left:
             report.fail("probe rows were left behind")
@@ -90,13 +98,13 @@ def _check_duplicates(database: Database, report: SmokeReport) -> None:
 
 
 def _probed_tables() -> list[Table]:
-    return [model.__table__ for model in (*LEDGER_MODELS, *FACT_MODELS)]
+    return [model.__table__ for model in (*LEDGER_MODELS, *SCHEDULE_MODELS, *FACT_MODELS)]
 
 
 def _probe_row(table: Table) -> dict:
     """The smallest valid row: probe session key plus a value for every NOT NULL column."""
     filler = {dt.datetime: dt.datetime(2000, 1, 1), str: "0"}
-    row = dict(PROBE)
+    row = {name: value for name, value in PROBE.items() if name in table.c}
     for column in table.columns:
         if column.name in row or column.nullable or column.autoincrement is True:
             continue

@@ -54,6 +54,17 @@ class MissingPart:
     reason: str
 
 
+@dataclass(frozen=True)
+class SeasonSchedule:
+    """A season's schedule as the run read it, and whether ``events`` had to change."""
+
+    year: int
+    events: int                         # events in FastF1's schedule (testing: if asked)
+    sessions: int                       # their sessions (event_sessions rows)
+    refreshed: bool                     # this run rewrote the season's rows (they differed)
+    stored: int | None = None           # --plan: the season's rows in events now
+
+
 @dataclass
 class RunSummary:
     years: tuple[int, ...]
@@ -69,6 +80,7 @@ class RunSummary:
     stopped: str | None = None          # the signal's name (SIGTERM, SIGINT)
     stop_exit_code: int = 0
     estimate: str | None = None         # plan only: the requests and time the rest needs
+    schedules: list[SeasonSchedule] = field(default_factory=list)
     duration_seconds: float = 0.0
 
     @property
@@ -106,6 +118,14 @@ class RunSummary:
         log.info("Loaded %s: %s%s%s", ref.label, written or "no rows",
                  f" (missing or partial: {', '.join(sorted(gaps))})" if gaps else "",
                  _phases(seconds, sum(n for _, n in counts.values())))
+
+    def record_schedule(self, year: int, events: int, sessions: int, *,
+                        refreshed: bool, stored: int | None = None) -> None:
+        self.schedules.append(SeasonSchedule(year, events, sessions, refreshed, stored))
+        if stored is not None:
+            return                      # --plan: shown in its table, nothing was written
+        log.info("Events of %s: %s events, %s sessions in FastF1's schedule (%s)", year,
+                 events, sessions, "stored" if refreshed else "unchanged")
 
     def record_failed(self, ref: SessionRef, reason: str, *, attempts: int = 1) -> None:
         self._add(ref, "failed", reason=reason, attempts=attempts)
@@ -178,6 +198,7 @@ class RunSummary:
             "rows_inserted": self.rows_inserted, "rows_replaced": self.rows_replaced,
             "sessions": [entry.to_json() for entry in self.sessions],
             "missing": [asdict(item) for item in self.missing],
+            "schedules": [asdict(item) for item in self.schedules],
             "failures": [{"session": entry.session, "reason": entry.reason}
                          for entry in self.failures],
             "aborted": self.aborted, "stopped": self.stopped, "estimate": self.estimate,
@@ -203,6 +224,10 @@ class RunSummary:
             lines += [f"    {t:<{width}}  {n:>10,}" for t, n in written.items()]
         else:
             lines.append("  rows inserted: none")
+        for item in self.schedules:
+            if item.refreshed:
+                lines.append(f"  events {item.year}: {item.events} events, {item.sessions} "
+                             f"sessions stored from FastF1's schedule")
         gaps: dict[tuple[str, str], list[str]] = {}
         for item in self.missing:
             gaps.setdefault((item.session, item.status), []).append(item.table)
@@ -233,6 +258,10 @@ class RunSummary:
             states[entry.state] = states.get(entry.state, 0) + 1
         lines.append("  sessions: " + ", ".join(f"{n} {state}" for state, n in states.items())
                      if states else "  sessions: none selected")
+        for item in self.schedules:
+            lines.append(f"  events {item.year}: {item.events} in FastF1's schedule "
+                         f"({item.sessions} sessions), {item.stored} stored in events; "
+                         f"every run stores the schedule as it is")
         if self.estimate:
             lines.append(f"  {self.estimate}")
         return "\n".join(lines)

@@ -11,6 +11,8 @@ rounded, clipped or left to the database (SQLite would store it in any integer c
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 from typing import Iterator
 
 import numpy as np
@@ -19,7 +21,7 @@ from sqlalchemy import BigInteger, Column, Integer, SmallInteger, Table
 
 from .errors import TransformError
 from .models import Base, fact_sources
-from .records import SessionKey
+from .records import EventRef, SessionKey
 
 _ONE_MS = np.timedelta64(1, "ms")
 
@@ -72,8 +74,9 @@ def table_frame(table: Table, source: pd.DataFrame, key: SessionKey) -> pd.DataF
 
     Columns named in ``info["source"]`` are converted by their ``info["kind"]``; a source
     column FastF1 did not provide becomes all-missing. Derived keys come from the frame
-    itself (``driver_number``/``sample_index`` from :func:`driver_frame`) or are
-    the row's position (``sequence``).
+    itself (``driver_number``/``sample_index`` from :func:`driver_frame`, a reader's
+    ``marker_type``, the schedule's ``year``/``round_number``) or, for a ``sequence`` the
+    frame does not have, are the row's position.
     """
     source = pd.DataFrame(source).reset_index(drop=True)
     rows = len(source)
@@ -84,8 +87,8 @@ def table_frame(table: Table, source: pd.DataFrame, key: SessionKey) -> pd.DataF
             value = getattr(key, name)
             out[name] = np.full(rows, value, dtype=object if isinstance(value, str) else np.int64)
         elif column.info.get("derived"):
-            out[name] = (np.arange(rows, dtype=np.int64) if name == "sequence"
-                         else source[name].to_numpy())
+            out[name] = (source[name].to_numpy() if name in source.columns
+                         else np.arange(rows, dtype=np.int64))   # sequence: the row's place
         elif column.info["source"] in source.columns:
             out[name] = convert(source[column.info["source"]], column.info["kind"],
                                 column=f"{table.name}.{name}")
@@ -242,9 +245,60 @@ def _to_real(series: pd.Series, column: str) -> pd.Series:
     return _to_numeric(series, column).astype("float64")
 
 
+def _to_date(series: pd.Series, column: str) -> pd.Series:
+    """A calendar day (midnight); a time of day would be lost, so it is refused."""
+    stamps = _to_naive_utc(series, column)
+    timed = stamps.notna() & (stamps != stamps.dt.normalize())
+    if timed.any():
+        raise TransformError(f"{column}: value {stamps[timed].iloc[0]} is not a date "
+                             f"(it has a time of day)")
+    return stamps
+
+
+def _to_json_list(series: pd.Series, column: str) -> pd.Series:
+    """Lists (a driver's constructors in a season) as JSON array text; a lone value is
+    a one-item list, a missing one stays missing."""
+    def as_json(value):
+        if value is None or (not isinstance(value, (list, tuple, np.ndarray))
+                             and pd.isna(value)):
+            return None
+        items = list(value) if isinstance(value, (list, tuple, np.ndarray)) else [value]
+        return json.dumps([item.item() if isinstance(item, np.generic) else item
+                           for item in items], ensure_ascii=False)
+    return pd.Series([as_json(value) for value in series], dtype=object)
+
+
+def schedule_tables(schedule: pd.DataFrame, events: list[EventRef]) -> dict[str, pd.DataFrame]:
+    """FastF1's ``EventSchedule`` as the ``events`` and ``event_sessions`` frames.
+
+    ``events`` (fetch.events_from_schedule) give each schedule row its stored round
+    number (testing: -1, -2, ...). A session's ``GmtOffset`` is the UTC offset of
+    FastF1's local ``SessionNDate``.
+    """
+    rounds = {event.schedule_index: event for event in events}
+    event_rows, session_rows = [], []
+    for index, row in schedule.iterrows():
+        event = rounds[index]
+        event_rows.append({**row.to_dict(), "year": event.year,
+                           "round_number": event.round_number})
+        for ref in event.sessions:
+            local = row.get(f"Session{ref.session_number}Date")
+            offset = (local.utcoffset() if isinstance(local, (pd.Timestamp, dt.datetime))
+                      and local.tzinfo is not None else None)
+            session_rows.append({"year": event.year, "round_number": event.round_number,
+                                 "session_type": ref.key.session_type,
+                                 "SessionNumber": ref.session_number,
+                                 "SessionDateUtc": ref.start_utc, "GmtOffset": offset})
+    key = SessionKey(0, 0, "")      # the schedule tables carry their own keys
+    return {name: table_frame(Base.metadata.tables[name], pd.DataFrame(rows), key)
+            for name, rows in (("events", event_rows), ("event_sessions", session_rows))}
+
+
 # Storage kind -> the pandas dtype a transformed column has, and the function making it.
 # The loaders (load.py) write each kind from exactly these dtypes.
 STORED_DTYPES = {"text": object, "integer": "Int64", "real": "float64", "flag": "boolean",
-                 "duration_ms": "Int64", "timestamp_utc": "datetime64[ns]"}
+                 "duration_ms": "Int64", "timestamp_utc": "datetime64[ns]",
+                 "date": "datetime64[ns]", "json_list": object}
 _CONVERTERS = {"text": _to_text, "integer": _to_integer, "real": _to_real, "flag": _to_flag,
-               "duration_ms": _to_milliseconds, "timestamp_utc": _to_naive_utc}
+               "duration_ms": _to_milliseconds, "timestamp_utc": _to_naive_utc,
+               "date": _to_date, "json_list": _to_json_list}
