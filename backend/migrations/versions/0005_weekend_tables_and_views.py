@@ -170,9 +170,17 @@ def upgrade() -> None:
         op.execute(statement)
 
 
+# The per-session tables this revision adds: their ledger rows go with them on downgrade,
+# so that upgrading again loads them (a "loaded" status for an empty table never would).
+_SESSION_PART_TABLES = ("session_info", "circuit_layouts", "circuit_markers",
+                        "driver_standings", "constructor_standings")
+
+
 def downgrade() -> None:
     for name in reversed(list(VIEWS)):
         op.execute(f"DROP VIEW IF EXISTS {name}")
+    names = ", ".join(f"'{name}'" for name in _SESSION_PART_TABLES)
+    op.execute(f"DELETE FROM session_parts WHERE table_name IN ({names})")
     op.drop_table('event_sessions')
     op.drop_table('session_info')
     op.drop_table('events')
