@@ -109,6 +109,9 @@ def plan_session(ref: SessionRef, requested: tuple[str, ...], stored: LedgerEntr
     ``Session.load``; they are retried once the cache changes or the run is online.
     """
     now = now or _utc_now()
+    if not requested:
+        return SessionPlan(ref, (), skip_reason="none of the chosen tables is kept for it "
+                                                "(the standings come with the race)")
     if ref.start_utc is not None and ref.start_utc > now:
         return SessionPlan(ref, (), skip_reason="not held yet")
     ready_at = watching.ready_at(ref) if watching else None

@@ -9,6 +9,7 @@ import pytest
 from entry_scripts import (BACKEND, ITALY_FP2, ITALY_FP2_STORED, MIGRATE, POPULATE, SMOKE,
                            offline, run_script, sqlite_url_of)
 from f1db.models import TABLE_NAMES
+from f1db.selection import tables_of_session
 from helpers import ledger_row, stored_sessions
 
 POPULATE_FLAGS = ("--year", "--max-events", "--event", "--session", "--tables", "--no-telemetry",
@@ -36,7 +37,7 @@ def test_runs_from_repo_root(populated):
     assert stored_sessions(populated["url"]) == [ITALY_FP2_STORED]
     year, _, session_type = ITALY_FP2_STORED
     statuses = ledger_row(populated["url"], year, session_type)["statuses"]
-    assert statuses == dict.fromkeys(TABLE_NAMES, "loaded")
+    assert statuses == dict.fromkeys(tables_of_session(TABLE_NAMES, session_type), "loaded")
 
 
 def test_runs_from_backend_folder(cli_cache, tmp_path):

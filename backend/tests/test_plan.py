@@ -151,3 +151,40 @@ def test_watch_retries_gaps_until_the_give_up_age():
     assert old.skipped and "gave up waiting for results" in old.skip_reason
     # a normal run still retries it
     assert plan_session(REF, ALL, gap, now=NOW).tables == ("results",)
+
+
+# --- tables that ride along with any load, tables that need none ----------------------------
+
+WEEKEND = ("results", "laps", "session_info", "circuit_layouts", "driver_standings")
+RIDE_ALONG = ("session_info", "circuit_layouts")
+WITHOUT_LOAD = ("driver_standings",)
+
+
+def weekend_plan(stored):
+    return plan_session(REF, WEEKEND, stored, now=NOW, ride_along=RIDE_ALONG,
+                        without_load=WITHOUT_LOAD)
+
+
+def test_ride_along_tables_are_reloaded_with_any_session_load():
+    """session_info's t0_date needs telemetry: a load for another table rewrites it too."""
+    stored = ledger(results="loaded", laps="missing", session_info="loaded",
+                    circuit_layouts="loaded", driver_standings="loaded")
+    assert weekend_plan(stored).tables == ("laps", "session_info", "circuit_layouts")
+
+
+def test_a_session_lacking_only_tables_without_a_load_loads_only_those():
+    """Standings come from Jolpica, not Session.load: nothing rides along with them."""
+    stored = ledger(results="loaded", laps="loaded", session_info="loaded",
+                    circuit_layouts="loaded", driver_standings="missing")
+    assert weekend_plan(stored).tables == ("driver_standings",)
+
+
+def test_a_complete_session_stays_skipped_whatever_rides_along():
+    stored = ledger(**dict.fromkeys(WEEKEND, "loaded"))
+    assert weekend_plan(stored).skip_reason == "already stored"
+
+
+def test_a_session_with_none_of_the_chosen_tables_is_skipped_before_fastf1():
+    """--tables driver_standings and a qualifying session: nothing to load for it."""
+    plan = plan_session(REF, (), None, now=NOW)
+    assert plan.skipped and "none of the chosen tables" in plan.skip_reason

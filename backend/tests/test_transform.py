@@ -102,3 +102,29 @@ def test_session_tables_keep_table_order_and_skip_what_fastf1_did_not_give():
     assert list(tables) == ["results", "session_status"]
     [results] = list(tables["results"])
     assert results["driver_number"].tolist() == ["44"]
+
+
+# --- the weekend's kinds: dates and lists -----------------------------------------------------
+
+def test_dates_keep_the_day_and_refuse_a_time_of_day():
+    days = convert(pd.Series([pd.Timestamp("1997-10-16"), pd.NaT]), "date", column="d")
+    assert list(days.dt.date[:1]) == [pd.Timestamp("1997-10-16").date()] and pd.isna(days[1])
+    with pytest.raises(TransformError, match="d: value 2021-09-12 13:00:00 is not a date"):
+        convert(pd.Series([pd.Timestamp("2021-09-12 13:00")]), "date", column="d")
+
+
+def test_lists_become_json_array_text_and_missing_stays_missing():
+    lists = convert(pd.Series([["red_bull"], ["mclaren", "williams"], [], None, np.nan,
+                               "ferrari", ["ünï"]]), "json_list")
+    assert list(lists) == ['["red_bull"]', '["mclaren", "williams"]', "[]", None, None,
+                           '["ferrari"]', '["ünï"]']
+
+
+def test_tables_of_a_session_leave_the_standings_to_the_race():
+    from f1db.models import TABLE_NAMES
+    from f1db.selection import tables_of_session
+
+    race = tables_of_session(TABLE_NAMES, "Race")
+    assert {"driver_standings", "constructor_standings"} <= set(race)
+    assert set(TABLE_NAMES) - set(tables_of_session(TABLE_NAMES, "Sprint")) == {
+        "driver_standings", "constructor_standings"}

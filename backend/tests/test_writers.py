@@ -62,7 +62,9 @@ ALL_TYPES = Table(
     _column("short", String(), "text", "Short"),
     _column("real", Float, "real", "Real"),
     _column("flag", Boolean, "flag", "Flag"),
-    _column("at_utc", DateTime, "timestamp_utc", "At"))
+    _column("at_utc", DateTime, "timestamp_utc", "At"),
+    _column("day", __import__("sqlalchemy").Date, "date", "Day"),
+    _column("items", Text, "json_list", "Items"))
 
 # Shaped like telemetry: fixed-width columns, text last.
 NARROW = Table(
@@ -81,6 +83,11 @@ STAMPS = [dt.datetime(2021, 9, 11, 12, 0, 0, 123456), dt.datetime(1999, 12, 31, 
           dt.datetime(2024, 2, 29, 23, 59, 59, 500000), pd.NaT, dt.datetime(1900, 1, 1)]
 REALS = [-0.0, 1e308, 5e-324, -1.5e-300, 123.456, float("nan"), None, -1.25, float("inf"),
          float("-inf"), 0.1, 2.0**53]
+DAYS = [dt.date(2021, 9, 12), dt.date(1999, 12, 31), dt.date(2000, 1, 1), dt.date(1970, 1, 1),
+        dt.date(1950, 6, 1), None, dt.date(2262, 4, 11), dt.date(1999, 12, 30),
+        dt.date(2000, 1, 2), dt.date(2024, 2, 29), None, dt.date(1900, 1, 1)]
+LISTS = [["red_bull"], [], None, ["mclaren", "williams"], ["ünï", "日本"], ['say "hi"', "a,b"],
+         np.nan, ["\\N"], ["x"] * 40, ["back\\slash"], ["ferrari"], ["toro_rosso", "alpha"]]
 ROWS = len(TEXTS)
 
 
@@ -96,7 +103,7 @@ def all_types_source() -> pd.DataFrame:
         "Label": TEXTS, "Short": list(reversed(TEXTS)),
         "Real": REALS,
         "Flag": [True, False, None, True, False, True, None, False, True, True, False, False],
-        "At": STAMPS})
+        "At": STAMPS, "Day": pd.to_datetime(DAYS), "Items": LISTS})
 
 
 def all_types_frame() -> pd.DataFrame:
@@ -126,7 +133,9 @@ def expected_all_types() -> list[dict]:
              "i8": integer(all_types_frame()["i8"][row]), "d4_ms": d4[row], "d8_ms": d8[row],
              "label": textual(TEXTS[row]), "short": textual(list(reversed(TEXTS))[row]),
              "real": None if REALS[row] is None or math.isnan(REALS[row]) else REALS[row],
-             "flag": source["Flag"][row], "at_utc": stamp(STAMPS[row])}
+             "flag": source["Flag"][row], "at_utc": stamp(STAMPS[row]), "day": DAYS[row],
+             "items": None if not isinstance(LISTS[row], list)
+             else __import__("json").dumps(LISTS[row], ensure_ascii=False)}
             for row in range(ROWS)]
 
 
@@ -332,7 +341,7 @@ def test_a_table_whose_types_differ_from_the_models_is_one_clear_error(postgres_
 # --- the bytes themselves -----------------------------------------------------------------------
 
 _FIXED = {"int2": ">h", "int4": ">i", "int8": ">q", "float8": ">d", "bool": ">?",
-          "timestamp": ">q"}
+          "timestamp": ">q", "date": ">i"}
 
 
 def parse_copy(data: bytes, columns) -> list[tuple]:
@@ -363,6 +372,8 @@ def parse_copy(data: bytes, columns) -> list[tuple]:
                 (value,) = struct.unpack(_FIXED[name], field)
                 if name == "timestamp":
                     value = dt.datetime(2000, 1, 1) + dt.timedelta(microseconds=value)
+                if name == "date":      # days since 2000-01-01 (as a frame's midnight)
+                    value = dt.datetime(2000, 1, 1) + dt.timedelta(days=value)
                 row.append(value)
         rows.append(tuple(row))
 
@@ -435,4 +446,4 @@ def test_every_column_of_every_fact_table_has_a_writer_on_both_databases():
             assert column.info.get("kind") in load.SQLITE_WRITERS, (model.__tablename__, column)
             copy_type(column)
     with pytest.raises(ValueError, match="no binary COPY form"):
-        copy_type(Column("when", __import__("sqlalchemy").Date))
+        copy_type(Column("span", __import__("sqlalchemy").Interval))
