@@ -324,8 +324,15 @@ class _Reading:
         self._calls: dict[str, object] = {}
 
     def once(self, call: str, make):
+        """``make()``'s result, made once per fetch; a call that found nothing is not
+        made again for the next table that shares it (the same request would go out)."""
         if call not in self._calls:
-            self._calls[call] = make()
+            try:
+                self._calls[call] = make()
+            except _Missing as missing:
+                self._calls[call] = missing
+        if isinstance(self._calls[call], _Missing):
+            raise self._calls[call]
         return self._calls[call]
 
     def loaded(self, attribute: str):

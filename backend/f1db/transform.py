@@ -246,8 +246,15 @@ def _to_real(series: pd.Series, column: str) -> pd.Series:
 
 
 def _to_date(series: pd.Series, column: str) -> pd.Series:
-    """A calendar day (midnight); a time of day would be lost, so it is refused."""
-    stamps = _to_naive_utc(series, column)
+    """A calendar day (midnight); a time of day would be lost, so it is refused. A day
+    with a time zone keeps its own day (no conversion to UTC, which could change it)."""
+    try:
+        stamps = pd.to_datetime(series)
+    except (ValueError, TypeError) as error:
+        raise TransformError(f"{column}: {error}") from None
+    if stamps.dt.tz is not None:
+        stamps = stamps.dt.tz_localize(None)
+    stamps = stamps.astype("datetime64[ns]")
     timed = stamps.notna() & (stamps != stamps.dt.normalize())
     if timed.any():
         raise TransformError(f"{column}: value {stamps[timed].iloc[0]} is not a date "

@@ -28,6 +28,8 @@ from entry_scripts import ITALY_FP2, REPO, offline, run_script, sqlite_url_of  #
 from fastf1_replay import load_recordings, recordings_available, replaying  # noqa: E402
 from helpers import row_counts  # noqa: E402
 from scratch_postgres import PostgresUnavailable, scratch_postgres_database  # noqa: E402
+from synthetic_circuits import monza_2021  # noqa: E402
+from synthetic_jolpica import standings_responses  # noqa: E402
 from synthetic_telemetry import (  # noqa: E402
     add_session_telemetry, restoring_fastf1_cache, samples_per_driver, unthrottled)
 
@@ -40,7 +42,11 @@ RECORDED_SESSIONS = [
     (2023, "Azerbaijan Grand Prix", "Sprint"),
     (2020, "Hungarian Grand Prix", "FP2"),
     (2022, "Bahrain Grand Prix", "R"),
+    (2020, "Italian Grand Prix", "R"),      # no TimingData (no laps); its layout is recorded
 ]
+# (year, round) whose championship standings the cache holds: synthetic (made from the
+# recorded race result, synthetic_jolpica.py), the 2022 Bahrain Grand Prix.
+RECORDED_STANDINGS = [(2022, 1)]
 # The one session that also gets (synthetic) car telemetry and positions.
 RECORDED_TELEMETRY = {"year": 2021, "event": "Italian Grand Prix", "session": "FP2",
                       "seconds": 120, "hz": 4.0}
@@ -163,7 +169,9 @@ def recorded_telemetry() -> dict:
 
 @pytest.fixture(scope="session")
 def recorded_cache(tmp_path_factory) -> Path:
-    """A FastF1 cache directory holding RECORDED_SESSIONS and their years' schedules.
+    """A FastF1 cache directory holding RECORDED_SESSIONS, their years' schedules, their
+    circuit layouts where recorded (2021 Monza: synthetic_circuits.py) and the synthetic
+    standings of RECORDED_STANDINGS.
 
     Built once per run by letting FastF1 load each session from the replayed recordings,
     so the cache has exactly what a real download would leave. Use it with
@@ -182,15 +190,41 @@ def recorded_cache(tmp_path_factory) -> Path:
     try:
         with restoring_fastf1_cache(), unthrottled():
             responses = add_session_telemetry(load_recordings(), **RECORDED_TELEMETRY)
+            responses.update(monza_2021(responses))     # synthetic: the 2020 layout reused
+            for year, round_number in RECORDED_STANDINGS:     # synthetic standings
+                responses.update(standings_responses(responses, year, round_number))
             fastf1.Cache.configure(cache_dir=str(directory))
             with replaying(responses):
                 for year in sorted({year for year, _, _ in RECORDED_SESSIONS}):
                     fastf1.get_event_schedule(year, include_testing=True)
                 for year, event, name in RECORDED_SESSIONS:
-                    fastf1.get_session(year, event, name).load()
+                    session = fastf1.get_session(year, event, name)
+                    session.load()
+                    _request_circuit_layout(session)
+                for year, round_number in RECORDED_STANDINGS:
+                    _request_standings(year, round_number)
     finally:
         LoggingManager.set_level(log_level)
     return directory
+
+
+def _request_circuit_layout(session) -> None:
+    """Let FastF1 ask for the session's circuit layout, so that the cache holds the answer
+    as a real run would leave it (a layout; where none is recorded the replay's 404, which
+    FastF1's cache does not keep: offline, that layout is missing)."""
+    try:
+        session.get_circuit_info()
+    except Exception:   # FastF1 3.9 raises when there is no layout or no laps
+        pass
+
+
+def _request_standings(year: int, round_number: int) -> None:
+    """Let FastF1's Ergast interface ask for the standings after the round, as a run does."""
+    from fastf1.ergast import Ergast
+
+    ergast = Ergast()
+    ergast.get_driver_standings(season=year, round=round_number)
+    ergast.get_constructor_standings(season=year, round=round_number)
 
 
 @pytest.fixture
@@ -223,7 +257,10 @@ def populated(cli_cache, tmp_path_factory) -> dict:
                         "--log-file", folder / "populate.log", cwd=REPO)
     assert result.returncode == 0, result.stderr
     counts = row_counts(sqlite_url_of(path))
-    assert all(n for table, n in counts.items() if table != "session_failures"), counts
+    # Every table but the failures and the standings (a race's, not a practice's).
+    assert all(n for table, n in counts.items()
+               if table not in ("session_failures", "driver_standings",
+                                "constructor_standings")), counts
     return {"path": path, "url": sqlite_url_of(path), "counts": counts, "result": result}
 
 

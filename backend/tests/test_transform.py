@@ -109,6 +109,8 @@ def test_session_tables_keep_table_order_and_skip_what_fastf1_did_not_give():
 def test_dates_keep_the_day_and_refuse_a_time_of_day():
     days = convert(pd.Series([pd.Timestamp("1997-10-16"), pd.NaT]), "date", column="d")
     assert list(days.dt.date[:1]) == [pd.Timestamp("1997-10-16").date()] and pd.isna(days[1])
+    local = convert(pd.Series([pd.Timestamp("2021-09-12", tz="Asia/Baku")]), "date")
+    assert list(local.dt.date) == [pd.Timestamp("2021-09-12").date()]    # not the UTC day
     with pytest.raises(TransformError, match="d: value 2021-09-12 13:00:00 is not a date"):
         convert(pd.Series([pd.Timestamp("2021-09-12 13:00")]), "date", column="d")
 
