@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Literal, Mapping
 
-from .models import TABLE_NAMES
+from .models import TABLE_NAMES, VIEW_NAMES
 from .records import PartStatus, SessionRef
 
 log = logging.getLogger("f1db")
@@ -258,6 +258,7 @@ class RunSummary:
             states[entry.state] = states.get(entry.state, 0) + 1
         lines.append("  sessions: " + ", ".join(f"{n} {state}" for state, n in states.items())
                      if states else "  sessions: none selected")
+        lines.append(f"  views {', '.join(VIEW_NAMES)}: read from laps, nothing to load")
         for item in self.schedules:
             lines.append(f"  events {item.year}: {item.events} in FastF1's schedule "
                          f"({item.sessions} sessions), {item.stored} stored in events; "

@@ -228,6 +228,18 @@ def _request_standings(year: int, round_number: int) -> None:
 
 
 @pytest.fixture
+def engine(database_url):
+    """An engine on ``database_url``, to read what a test stored; disposed afterwards."""
+    from sqlalchemy import create_engine
+
+    from f1db.config import normalise_url
+
+    engine = create_engine(normalise_url(database_url))
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
 def empty_cache_dir(tmp_path) -> Path:
     directory = tmp_path / "empty-fastf1-cache"
     directory.mkdir()

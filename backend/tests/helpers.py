@@ -75,3 +75,22 @@ def run_populator(year: int, **options) -> RunSummary:
         return populator.populate_database()
     finally:
         populator.close()
+
+
+def populate_offline(database_url: str, cache_dir, year: int, event: str, session: str,
+                     **options) -> RunSummary:
+    """One run of one recorded session from the FastF1 cache at ``cache_dir``, offline."""
+    return run_populator(year, database_url=database_url, events=(event,), sessions=(session,),
+                         offline=True, cache_dir=cache_dir, **options)
+
+
+def fastf1_offline_session(cache_dir, year: int, event: str, session: str, **load_options):
+    """FastF1's own session, loaded offline from ``cache_dir`` (the reference a stored
+    session is compared with)."""
+    import fastf1
+
+    fastf1.Cache.configure(cache_dir=str(cache_dir))
+    fastf1.Cache.offline_mode(True)
+    loaded = fastf1.get_session(year, event, session)
+    loaded.load(**load_options)
+    return loaded

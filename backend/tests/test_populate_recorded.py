@@ -13,13 +13,13 @@ import time
 
 import fastf1
 import pytest
-from sqlalchemy import create_engine
 
-from f1db.config import normalise_url
 from f1db.models import TABLE_NAMES
 from f1db.populator import DatabasePopulator
 from fastf1_comparison import assert_table_matches, fastf1_frame, stored_rows
+from helpers import fastf1_offline_session as fastf1_session
 from helpers import ledger_row, row_counts, run_populator, stored_sessions
+from helpers import populate_offline as populate
 
 # (year, event, session identifier, FastF1 session name)
 ITALY_FP2 = (2021, "Italian Grand Prix", "FP2", "Practice 2")
@@ -28,25 +28,10 @@ BAHRAIN_RACE = (2022, "Bahrain Grand Prix", "R", "Race")
 MONZA_2020_RACE = (2020, "Italian Grand Prix", "R", "Race")     # recorded layout, no laps
 
 
-def populate(database_url, cache_dir, year, event, session, **options):
-    return run_populator(year, database_url=database_url, events=(event,), sessions=(session,),
-                         offline=True, cache_dir=cache_dir, **options)
 
 
-def fastf1_session(cache_dir, year, event, session):
-    fastf1.Cache.configure(cache_dir=str(cache_dir))
-    fastf1.Cache.offline_mode(True)
-    loaded = fastf1.get_session(year, event, session)
-    loaded.load()
-    return loaded
 
 
-@pytest.fixture
-def engine(database_url):
-    """An engine on `database_url`, to read what a test stored; disposed afterwards."""
-    engine = create_engine(normalise_url(database_url))
-    yield engine
-    engine.dispose()
 
 
 # What FastF1 cannot give offline for each (recorded in ../shared/fastf1-recorded/README.md

@@ -19,6 +19,8 @@ from f1db.db import open_database
 from f1db.models import Base, VIEW_NAMES
 from f1db.schema import require_current_schema
 from fastf1_comparison import expected_value
+from helpers import fastf1_offline_session as fastf1_session
+from helpers import populate_offline as populate
 from helpers import row_counts, run_populator
 
 # (year, event, session identifier, FastF1 session name)
@@ -37,25 +39,10 @@ VIEW_KEYS = {"stints": ("year", "round_number", "session_type", "driver_number",
              "pit_stops": ("year", "round_number", "session_type", "driver_number", "lap")}
 
 
-def populate(database_url, cache_dir, year, event, session, **options):
-    return run_populator(year, database_url=database_url, events=(event,), sessions=(session,),
-                         offline=True, cache_dir=cache_dir, **options)
 
 
-def fastf1_session(cache_dir, year, event, session):
-    fastf1.Cache.configure(cache_dir=str(cache_dir))
-    fastf1.Cache.offline_mode(True)
-    loaded = fastf1.get_session(year, event, session)
-    loaded.load()
-    return loaded
 
 
-@pytest.fixture
-def engine(database_url):
-    """An engine on `database_url`, to read what a test stored; disposed afterwards."""
-    engine = create_engine(normalise_url(database_url))
-    yield engine
-    engine.dispose()
 
 
 def in_key_order(rows: list[dict], view: str) -> list[dict]:

@@ -20,14 +20,12 @@ import shutil
 import fastf1
 import fastf1.mvapi
 import pytest
-from sqlalchemy import create_engine
 
-from f1db.config import normalise_url
 from f1db.models import TABLE_NAMES
 from f1db.populator import DatabasePopulator
 from fastf1_comparison import (assert_rows_match, assert_table_matches, fastf1_frame,
                                schedule_frames, stored_rows, stored_schedule_rows)
-from fastf1_replay import load_recordings, recordings_available, replaying
+from fastf1_replay import load_recordings, recordings_available, replaying, serving
 from helpers import ALL_TABLES, SCHEDULE_TABLES, ledger_row, row_counts, run_populator
 from synthetic_circuits import circuit_url
 from synthetic_jolpica import empty_standings_responses, standings_responses
@@ -75,11 +73,6 @@ def fastf1_schedule(cache_dir, year, *, include_testing):
     return fastf1.get_event_schedule(year, include_testing=include_testing)
 
 
-@pytest.fixture
-def engine(database_url):
-    engine = create_engine(normalise_url(database_url))
-    yield engine
-    engine.dispose()
 
 
 @pytest.fixture(scope="module")
@@ -444,6 +437,7 @@ def test_plan_lists_the_new_tables_and_the_events(recorded_cache, database_url, 
     assert race.state == "new" and race.reason == "load " + ", ".join(TABLE_NAMES)
     assert (f"events 2022: {events} in FastF1's schedule ({sessions} sessions), 0 stored "
             f"in events") in new.render_plan()
+    assert "views stints, pit_stops: read from laps, nothing to load" in new.render_plan()
 
     practice = plan(database_url, recorded_cache, ITALY_FP2)
     assert practice.sessions[0].reason == "load " + ", ".join(
@@ -457,3 +451,32 @@ def test_plan_lists_the_new_tables_and_the_events(recorded_cache, database_url, 
     assert f"events 2022: {events} in FastF1's schedule ({sessions} sessions), {events} " \
            f"stored in events" in later.render_plan()
     assert row_counts(engine, EVERY_COUNT) == before            # --plan writes nothing
+
+
+def test_standings_requests_go_through_the_shared_request_budget(recordings, sqlite_url,
+                                                                 tmp_path):
+    """Online (the replay standing in for the network, an empty FastF1 cache): the two
+    Jolpica requests of the standings pass the request meter, are charged to the
+    machine-wide budget as Jolpica requests, and need no Session.load."""
+    from f1db.budget import RequestBudget
+    from f1db.fetch import BUDGET_FILE
+    from synthetic_jolpica import constructor_standings_url, driver_standings_url
+
+    year, event, identifier, name, round_number = BAHRAIN_RACE
+    responses = {**recordings, **standings_responses(recordings, year, round_number)}
+    cache = tmp_path / "fastf1-cache"
+    cache.mkdir()
+    with restoring_fastf1_cache(), unthrottled(), serving(responses) as replay:
+        summary = run_populator(year, database_url=sqlite_url, events=(event,),
+                                sessions=(identifier,), tables=STANDINGS, cache_dir=cache,
+                                retries=0)
+    standings = [url for url in replay.requested if "Standings" in url]
+    assert sorted(standings) == sorted([driver_standings_url(year, round_number),
+                                        constructor_standings_url(year, round_number)])
+    assert summary.fastf1_loads == 0 and summary.sessions_loaded == 1
+    assert summary.requests == len(replay.requested)        # every one passed the meter
+    usage = RequestBudget(cache / BUDGET_FILE).usage()
+    jolpica = [url for url in replay.requested if "api.jolpi.ca" in url]
+    assert usage["any"].used == len(replay.requested)
+    assert usage["jolpica"].used == len(jolpica) >= 2
+    assert summary.rows_inserted["driver_standings"] > 0
