@@ -123,20 +123,6 @@ def session_type_column(sort_order: int = 0):
                          info={"session_key": True, "kind": "text"})
 
 
-class SessionKeyMixin:
-    """Session metadata on every fact row; the first three columns of each primary key.
-
-    They come first in every table (``sort_order``); telemetry and positions redeclare
-    ``session_type`` to move the variable-width text behind their fixed-width columns.
-    """
-
-    year: Mapped[int] = mapped_column(SmallInteger, primary_key=True, sort_order=-3,
-                                      info={"session_key": True, "kind": "integer"})
-    round_number: Mapped[int] = mapped_column(SmallInteger, primary_key=True, sort_order=-2,
-                                              info={"session_key": True, "kind": "integer"})
-    session_type: Mapped[str] = session_type_column(sort_order=-1)
-
-
 class EventKeyMixin:
     """The event part of the session key, on tables kept once per event (the circuit's
     layout, the standings after a round): a session's load writes its event's rows."""
@@ -145,6 +131,16 @@ class EventKeyMixin:
                                       info={"session_key": True, "kind": "integer"})
     round_number: Mapped[int] = mapped_column(SmallInteger, primary_key=True, sort_order=-2,
                                               info={"session_key": True, "kind": "integer"})
+
+
+class SessionKeyMixin(EventKeyMixin):
+    """Session metadata on every fact row; the first three columns of each primary key.
+
+    They come first in every table (``sort_order``); telemetry and positions redeclare
+    ``session_type`` to move the variable-width text behind their fixed-width columns.
+    """
+
+    session_type: Mapped[str] = session_type_column(sort_order=-1)
 
 
 # PostgreSQL leaves a B-tree leaf at its fillfactor (default 90) when ascending inserts
@@ -542,16 +538,19 @@ class ConstructorStanding(EventKeyMixin, Base):
                                                                 "text")
 
 
+def schedule_key(sql_type, kind: str):
+    """A key column of the calendar tables, read from the schedule frame itself."""
+    return mapped_column(sql_type, primary_key=True, info={"derived": True, "kind": kind})
+
+
 class Event(Base):
     """FastF1's event schedule: one row per event of every season a run reads, loaded or
     not, past or to come; replaced from the schedule on every run (no extra request)."""
 
     __tablename__ = "events"
 
-    year: Mapped[int] = mapped_column(SmallInteger, primary_key=True,
-                                      info={"derived": True, "kind": "integer"})
-    round_number: Mapped[int] = mapped_column(SmallInteger, primary_key=True,
-                                              info={"derived": True, "kind": "integer"})
+    year: Mapped[int] = schedule_key(SmallInteger, "integer")
+    round_number: Mapped[int] = schedule_key(SmallInteger, "integer")
     event_name: Mapped[str | None] = fastf1_column("EventName", "text")
     official_event_name: Mapped[str | None] = fastf1_column("OfficialEventName", "text")
     country: Mapped[str | None] = fastf1_column("Country", "text")
@@ -570,12 +569,9 @@ class EventSession(Base):
         ["year", "round_number"], ["events.year", "events.round_number"],
         ondelete="CASCADE"),)
 
-    year: Mapped[int] = mapped_column(SmallInteger, primary_key=True,
-                                      info={"derived": True, "kind": "integer"})
-    round_number: Mapped[int] = mapped_column(SmallInteger, primary_key=True,
-                                              info={"derived": True, "kind": "integer"})
-    session_type: Mapped[str] = mapped_column(String(40), primary_key=True,
-                                              info={"derived": True, "kind": "text"})
+    year: Mapped[int] = schedule_key(SmallInteger, "integer")
+    round_number: Mapped[int] = schedule_key(SmallInteger, "integer")
+    session_type: Mapped[str] = schedule_key(String(40), "text")
     session_number: Mapped[int | None] = fastf1_column("SessionNumber", "integer",
                                                        sql_type=SmallInteger)
     session_start_utc: Mapped[dt.datetime | None] = fastf1_column("SessionDateUtc",
@@ -590,7 +586,7 @@ TABLE_NAMES = tuple(model.__tablename__ for model in FACT_MODELS)
 TELEMETRY_TABLES = tuple(model.__tablename__ for model in FACT_MODELS
                          if model.__source__.load_option == "telemetry")
 EVENT_TABLES = tuple(model.__tablename__ for model in FACT_MODELS
-                     if issubclass(model, EventKeyMixin))    # kept once per event
+                     if not issubclass(model, SessionKeyMixin))    # kept once per event
 LEDGER_MODELS = (StoredSession, SessionPart, SessionFailure)
 SCHEDULE_MODELS = (Event, EventSession)
 # Views over the fact tables, defined in revision 0005 (same SQL on both databases):

@@ -23,24 +23,24 @@ depends_on = None
 _SAME_DRIVER = """{a}.year = {b}.year AND {a}.round_number = {b}.round_number
        AND {a}.session_type = {b}.session_type AND {a}.driver_number = {b}.driver_number"""
 
+
+def _first_known(column: str) -> str:
+    """The stint's first non-NULL ``column`` in lap order (pandas' groupby().first())."""
+    return (f"(SELECT l.{column} FROM laps l WHERE {_SAME_DRIVER.format(a='l', b='s')}\n"
+            f"            AND l.stint = s.stint AND l.{column} IS NOT NULL\n"
+            f"            ORDER BY l.lap_number LIMIT 1) AS {column}")
+
+
 VIEWS = {
     # One row per driver and tyre stint (FastF1's Stint), laps without a stint left out:
-    # compound and fresh_tyre are the stint's first known ones in lap order (as pandas'
-    # groupby().first() skips missing values), tyre life its lowest and highest.
+    # driver, team, compound and fresh_tyre are the stint's first known ones in lap order,
+    # tyre life its lowest and highest.
     "stints": f"""CREATE VIEW stints AS
 SELECT s.year, s.round_number, s.session_type, s.driver_number, s.stint,
-       (SELECT l.driver FROM laps l WHERE {_SAME_DRIVER.format(a="l", b="s")}
-            AND l.stint = s.stint AND l.driver IS NOT NULL
-            ORDER BY l.lap_number LIMIT 1) AS driver,
-       (SELECT l.team FROM laps l WHERE {_SAME_DRIVER.format(a="l", b="s")}
-            AND l.stint = s.stint AND l.team IS NOT NULL
-            ORDER BY l.lap_number LIMIT 1) AS team,
-       (SELECT l.compound FROM laps l WHERE {_SAME_DRIVER.format(a="l", b="s")}
-            AND l.stint = s.stint AND l.compound IS NOT NULL
-            ORDER BY l.lap_number LIMIT 1) AS compound,
-       (SELECT l.fresh_tyre FROM laps l WHERE {_SAME_DRIVER.format(a="l", b="s")}
-            AND l.stint = s.stint AND l.fresh_tyre IS NOT NULL
-            ORDER BY l.lap_number LIMIT 1) AS fresh_tyre,
+       {_first_known("driver")},
+       {_first_known("team")},
+       {_first_known("compound")},
+       {_first_known("fresh_tyre")},
        s.first_lap, s.last_lap, s.laps, s.tyre_life_start, s.tyre_life_end
 FROM (SELECT year, round_number, session_type, driver_number, stint,
              MIN(lap_number) AS first_lap, MAX(lap_number) AS last_lap, COUNT(*) AS laps,
