@@ -426,9 +426,10 @@ def circuit_info(reading: _Reading):
 
     FastF1 3.9 reads the circuit key from ``session_info`` (Mugello's 2020 key corrected),
     asks the MultiViewer API for the layout (None when it has none), then measures each
-    marker's distance on the fastest lap's positions. Without laps FastF1 raises; here
-    the layout is kept with its distances missing (NaN), as FastF1 leaves them when it
-    has laps but no positions.
+    marker's distance on the fastest lap's positions. Without laps FastF1 raises, and
+    with position data that does not cover the fastest lap it raises a KeyError; here the
+    layout is kept with its distances missing (NaN), as FastF1 leaves them when it has
+    laps but no positions.
     """
     def call():
         from fastf1.mvapi import get_circuit_info
@@ -448,8 +449,9 @@ def circuit_info(reading: _Reading):
             info = None
         if info is None:
             raise _Missing("FastF1 could not load the circuit layout (MultiViewer API)")
-        laps = reading.loaded("laps")
-        fastest = laps.pick_fastest() if laps is not None and len(laps) else None
+        laps, positions = reading.loaded("laps"), reading.loaded("pos_data")
+        fastest = (laps.pick_fastest() if laps is not None and len(laps) and positions
+                   else None)      # no positions: FastF1 leaves the distances NaN too
         if fastest is not None and not getattr(fastest, "empty", False):
             try:
                 info.add_marker_distance(reference_lap=fastest)
