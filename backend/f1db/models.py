@@ -11,9 +11,10 @@ keeping lists of their own:
 
 Every fact table's primary key is its unique constraint: the session key (year,
 round_number, session_type) then the table's natural key; tables kept once per event
-(``EventKeyMixin``: the circuit, the standings) start with (year, round_number) only. Live timing repeats timestamps,
-so event-like tables use the row's position in FastF1's DataFrame (``sequence``) and
-telemetry uses a per-driver ``sample_index``; neither can merge two real rows.
+(``EventKeyMixin``: the circuit, the standings) start with (year, round_number) only.
+Live timing repeats timestamps, so event-like tables use the row's position in FastF1's
+DataFrame (``sequence``) and telemetry uses a per-driver ``sample_index``; neither can
+merge two real rows.
 
 ``telemetry`` and ``positions`` hold nearly all the rows, so their columns are as narrow as
 FastF1's values allow (``sql_type``; the transform refuses a value that does not fit) and

@@ -250,13 +250,13 @@ class DatabasePopulator:
         summary = self._new_summary()
         selection = self.select(max_events)
         self._open()
-        ledger, failures = self._read_ledger_if_any()
+        ledger, failures, stored_events = self._read_ledger_if_any()
         summary.database = self.database.describe()
-        stored_events = self._stored_events()
         for year in self.years:
-            frames = schedule_tables(self.source.schedules[year], self.source.seasons[year])
-            summary.record_schedule(year, len(frames["events"]), len(frames["event_sessions"]),
-                                    refreshed=False, stored=stored_events.get(year, 0))
+            season = self.source.seasons[year]      # one events row per event, one
+            summary.record_schedule(                 # event_sessions row per session
+                year, len(season), sum(len(event.sessions) for event in season),
+                refreshed=False, stored=stored_events.get(year, 0))
         summary.sessions_planned = sum(len(refs) for _, refs in selection)
         cache_changed = self.source.offline_cache_changed_utc()
         requests = jolpica = sessions_to_load = 0
@@ -337,20 +337,17 @@ class DatabasePopulator:
             summary.record_schedule(year, len(frames["events"]), len(frames["event_sessions"]),
                                     refreshed=changed)
 
-    def _stored_events(self) -> dict[int, int]:
-        """Rows of ``events`` per season of this run (an empty database: none)."""
-        if schema_state(self.database).empty:
-            return {}
-        with self.database.engine.connect() as connection:
-            return read_event_counts(connection, self.years)
-
-    def _read_ledger_if_any(self) -> tuple[dict, dict[object, FailureRecord]]:
+    def _read_ledger_if_any(self) -> tuple[dict, dict[object, FailureRecord],
+                                           dict[int, int]]:
+        """The ledger, the failures and the events stored per season (``--plan``); all
+        empty on an empty database."""
         state = schema_state(self.database)
         if state.empty:
-            return {}, {}
+            return {}, {}, {}
         require_current_schema(self.database, create_if_empty=False, access="read")
         with self.database.engine.connect() as connection:
-            return read_ledger(connection, self.years), read_failures(connection, self.years)
+            return (read_ledger(connection, self.years), read_failures(connection, self.years),
+                    read_event_counts(connection, self.years))
 
     def _plan(self, ref: SessionRef, stored: LedgerEntry | None,
               cache_changed: dt.datetime | None, watching: Watching | None) -> SessionPlan:

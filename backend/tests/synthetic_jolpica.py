@@ -127,15 +127,8 @@ def standings_responses(responses: dict, year: int, round_number: int, *,
                          "alone; use a first round (FIRST_ROUNDS_WITH_RESULTS) or "
                          "pretend_first_round=True")
     results = _recorded_results(responses, year, round_number)
-    drivers = _driver_standings(results)
-    constructors = _constructor_standings(results)
-    return {
-        driver_standings_url(year, round_number, limit=limit, offset=offset): _answer(
-            year, round_number, "driverStandings", "DriverStandings", drivers, limit, offset),
-        constructor_standings_url(year, round_number, limit=limit, offset=offset): _answer(
-            year, round_number, "constructorStandings", "ConstructorStandings", constructors,
-            limit, offset),
-    }
+    return _standings_answers(year, round_number, _driver_standings(results),
+                              _constructor_standings(results), limit, offset)
 
 
 def empty_standings_responses(year: int, round_number: int, *, limit: int | None = None,
@@ -143,11 +136,16 @@ def empty_standings_responses(year: int, round_number: int, *, limit: int | None
     """The same URLs answering as Jolpica does before it has published the round: 200,
     ``StandingsTable`` with ``season``, ``round`` and an empty ``StandingsLists``, total "0".
     """
+    return _standings_answers(year, round_number, None, None, limit, offset)
+
+
+def _standings_answers(year, round_number, drivers, constructors, limit, offset) -> dict:
+    """Both standings URLs with their answers (``None`` rows: the unpublished answer)."""
     return {
         driver_standings_url(year, round_number, limit=limit, offset=offset): _answer(
-            year, round_number, "driverStandings", "DriverStandings", None, limit, offset),
+            year, round_number, "driverStandings", "DriverStandings", drivers, limit, offset),
         constructor_standings_url(year, round_number, limit=limit, offset=offset): _answer(
-            year, round_number, "constructorStandings", "ConstructorStandings", None,
+            year, round_number, "constructorStandings", "ConstructorStandings", constructors,
             limit, offset),
     }
 
