@@ -21,9 +21,11 @@ RUN useradd --uid 10001 --user-group --create-home --shell /usr/sbin/nologin f1d
 
 WORKDIR /app
 
-# Dependencies first, in their own layer: a code change does not reinstall them.
+# Dependencies first, in their own layer: a code change does not reinstall them. Every
+# pinned package, but not requirements.txt's last line (`-e .`, the project installed in
+# place): the scripts import the library from their own folder, /app/backend.
 COPY requirements.txt .
-RUN pip install --no-cache-dir -r requirements.txt
+RUN sed '/^-e /d' requirements.txt | pip install --no-cache-dir -r /dev/stdin
 
 # The code, owned by root and read-only for the runtime user (tests, benchmarks and
 # local files are left out by .dockerignore).

@@ -7,14 +7,9 @@ it is. Run it as the role that owns the tables (README, "Least privilege").
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
 # Light modules only: --help answers without SQLAlchemy or Alembic (main imports them).
-from f1db.cli import ArgumentParser, add_database_url, load_env_files, run, setup_logging  # noqa: E402
-from f1db.config import resolve_database  # noqa: E402
+from f1db.cli import ArgumentParser, add_database_url, load_env_files, run, setup_logging
+from f1db.config import resolve_database
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -14,16 +14,14 @@ import sys
 from argparse import RawDescriptionHelpFormatter
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
 # Only light modules here: --help and usage errors must answer without importing
 # SQLAlchemy, pandas, Alembic or FastF1 (about a second); main() imports the library once
 # the arguments are read (tests/test_startup.py checks both).
-from f1db.cli import ArgumentParser, add_database_url, load_env_files, run, setup_logging  # noqa: E402
-from f1db.config import BACKEND_DIR  # noqa: E402
-from f1db.errors import UsageError  # noqa: E402
-from f1db.progress import NullProgress, TqdmProgress  # noqa: E402
-from f1db.signals import stop_on_signals  # noqa: E402
+from f1db.cli import ArgumentParser, add_database_url, load_env_files, run, setup_logging
+from f1db.config import BACKEND_DIR
+from f1db.errors import UsageError
+from f1db.progress import NullProgress, TqdmProgress
+from f1db.signals import stop_on_signals
 
 YEAR = 2018        # the season to load
 MAX_EVENTS = 1     # how many events of the season (0 = all of them)

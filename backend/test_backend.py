@@ -6,14 +6,9 @@ Leaves the database exactly as it found it. Exit code 0 when every check passes,
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
 # Light modules only: --help answers without SQLAlchemy (main imports it).
-from f1db.cli import ArgumentParser, add_database_url, load_env_files, run, setup_logging  # noqa: E402
-from f1db.config import resolve_database  # noqa: E402
+from f1db.cli import ArgumentParser, add_database_url, load_env_files, run, setup_logging
+from f1db.config import resolve_database
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -350,7 +350,7 @@ def _psql_copy(csv_file: Path):
 
 
 def _sqlite_multirow(target: Target, chunks: list, key, per_statement: int = 200) -> int:
-    from f1db.load import sqlite_rows
+    from f1db.dialects.sqlite import sqlite_rows
 
     columns = list(target.table.columns)
     one = "(" + ", ".join("?" for _ in columns) + ")"
@@ -441,7 +441,7 @@ def compare_writers(rows: int, url: str, *, repeats: int = 1,
 def compare_encoders(rows: int) -> list[dict]:
     """The client side alone (no database): the bytes each COPY way sends, built from the
     same rows; name, rows, seconds, rows_per_s, mib."""
-    from f1db.load import copy_messages
+    from f1db.dialects.pg_copy import copy_messages
     from f1db.models import Base
 
     table = Base.metadata.tables["telemetry"]

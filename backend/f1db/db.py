@@ -1,13 +1,16 @@
-"""Opening the database: SQLAlchemy engines for SQLite, PostgreSQL (pg8000) and Cloud SQL."""
+"""Opening the database: SQLAlchemy engines for SQLite, PostgreSQL (pg8000) and Cloud SQL.
+
+Each engine is built the way its dialect wants it (dialects/: busy timeout and WAL for
+SQLite, pre-ping and TCP_NODELAY for PostgreSQL); the Cloud SQL connector supplies
+PostgreSQL connections to an engine of its own.
+"""
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import socket
 from pathlib import Path
 
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -15,10 +18,6 @@ from .config import DatabaseTarget
 from .errors import ConfigError, first_line
 
 log = logging.getLogger(__name__)
-
-# How long a SQLite write waits while another run writes (a race with telemetry takes
-# seconds to write); after that the session is retried with backoff.
-SQLITE_BUSY_SECONDS = 120
 
 
 class Database:
@@ -84,36 +83,10 @@ def check_connection(database: Database) -> None:
 
 
 def _create_url_engine(target: DatabaseTarget) -> Engine:
-    url = target.url
-    if url.get_backend_name() == "sqlite":
-        folder = Path(url.database).expanduser().resolve().parent
-        if not folder.is_dir():
-            raise ConfigError(f"Cannot create the SQLite file {url.database}: folder {folder} "
-                              f"does not exist", parameter=target.parameter)
-        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_SECONDS})
-        event.listen(engine, "connect", _sqlite_pragmas)
-        return engine
-    engine = create_engine(url, pool_pre_ping=True, connect_args={"timeout": 30})
-    event.listen(engine, "connect", _no_delay)
-    return engine
+    from .dialects import dialect_named
 
-
-def _no_delay(dbapi_connection, _record):
-    """Turn Nagle's algorithm off on pg8000's socket (pg8000 leaves it on): otherwise the
-    last small packet of a statement or a short COPY can wait for the server's delayed ACK,
-    about 40 ms each time, a good part of a session's small tables. A Unix socket has no
-    such option (and needs none)."""
-    sock = getattr(dbapi_connection, "_usock", None)
-    with contextlib.suppress(AttributeError, OSError):
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-
-def _sqlite_pragmas(dbapi_connection, _record):
-    # WAL lets dashboards read while a load writes; NORMAL sync is safe with WAL.
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.close()
+    return dialect_named(target.url.get_backend_name()).create_engine(
+        target.url, parameter=target.parameter)
 
 
 def _open_cloud_sql(target: DatabaseTarget) -> Database:
@@ -128,7 +101,8 @@ def _open_cloud_sql(target: DatabaseTarget) -> Database:
                                  user=settings.user, password=settings.password,
                                  db=settings.database)
 
+    from .dialects.postgresql import tune_connections
+
     # The connector's sockets have no keepalive: ping before use, the loader retries drops.
     engine = create_engine("postgresql+pg8000://", creator=connect, pool_pre_ping=True)
-    event.listen(engine, "connect", _no_delay)
-    return Database(engine, target, connector)
+    return Database(tune_connections(engine), target, connector)

@@ -7,6 +7,10 @@ its flag when it prints the error.
 """
 
 
+# Where the grants a least-privilege role needs are written down (messages point there).
+LEAST_PRIVILEGE_DOCS = "see docs/OPERATIONS.md, Least privilege"
+
+
 class F1DBError(Exception):
     """Base class: the message is one line a user can act on."""
 
@@ -43,9 +47,17 @@ class TransformError(F1DBError):
     """A FastF1 value that cannot be stored as its column's kind (names column and value)."""
 
 
+class WriteError(F1DBError):
+    """The database refused a session's rows (a duplicate key, a value that does not fit).
+
+    Permanent: the same rows would be refused again, so the session fails with the
+    database's own message (never the driver's raw error fields).
+    """
+
+
 class PermissionProblem(F1DBError):
     """The database role lacks a privilege the step needs (exit code 2): the message says
-    which privilege, and who must run what (README, "Least privilege")."""
+    which privilege, and who must run what (docs/OPERATIONS.md, "Least privilege")."""
 
     exit_code = 2
 

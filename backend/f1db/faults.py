@@ -17,27 +17,10 @@ import sqlite3
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from .errors import F1DBError, PermissionProblem, TransientError, first_line, postgresql_fields
-
-# SQLSTATEs (PostgreSQL appendix A) after which the same work may succeed on a new attempt.
-_TRANSIENT_SQLSTATE_CLASSES = ("08",        # connection exception
-                               "53",        # insufficient resources (too many connections)
-                               "57")        # operator intervention (admin shutdown, crash)
-_TRANSIENT_SQLSTATES = {"40001",            # serialization_failure
-                        "40P01",            # deadlock_detected
-                        "55P03"}            # lock_not_available
-_PERMISSION_SQLSTATE = "42501"              # insufficient_privilege
-_SQLITE_BUSY_WORDS = ("database is locked", "database is busy")
-
-
-def driver_error(error: BaseException) -> BaseException:
-    """The driver's own exception, unwrapped from SQLAlchemy's DBAPIError if wrapped."""
-    return getattr(error, "orig", None) or error
-
-
-def sqlstate(error: BaseException) -> str:
-    """PostgreSQL's SQLSTATE of a (wrapped) pg8000 error, '' for anything else."""
-    return str(postgresql_fields(driver_error(error)).get("C", ""))
+from .dialects.sqlite import BUSY_WORDS
+from .dialects.sqlstate import INSUFFICIENT_PRIVILEGE, driver_error, is_transient_code, sqlstate
+from .errors import (LEAST_PRIVILEGE_DOCS, F1DBError, PermissionProblem, TransientError,
+                     first_line)
 
 
 def is_database_error(error: BaseException) -> bool:
@@ -54,12 +37,12 @@ def as_f1db_error(error: BaseException) -> F1DBError:
         return TransientError(f"database connection problem: {describe(error)}")
     if is_permission_denied(error):
         return PermissionProblem(f"the database role may not do this: {describe(error)} "
-                                 f"(grants: README, Least privilege)")
+                                 f"({LEAST_PRIVILEGE_DOCS})")
     return F1DBError(f"database error: {describe(error)}")
 
 
 def is_permission_denied(error: BaseException) -> bool:
-    return sqlstate(error) == _PERMISSION_SQLSTATE
+    return sqlstate(error) == INSUFFICIENT_PRIVILEGE
 
 
 def is_transient(error: BaseException) -> bool:
@@ -69,9 +52,9 @@ def is_transient(error: BaseException) -> bool:
     raw = driver_error(error)
     code = sqlstate(raw)
     if code:
-        return code in _TRANSIENT_SQLSTATES or code[:2] in _TRANSIENT_SQLSTATE_CLASSES
+        return is_transient_code(code)
     if isinstance(raw, sqlite3.OperationalError):
-        return any(words in str(raw).lower() for words in _SQLITE_BUSY_WORDS)
+        return any(words in str(raw).lower() for words in BUSY_WORDS)
     if isinstance(raw, (ConnectionError, TimeoutError, socket.timeout, BrokenPipeError)):
         return True
     # pg8000 reports a dropped socket as InterfaceError("network error" / "connection is

@@ -11,13 +11,11 @@ worker reads its session's entry again once it holds the session's lock.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Mapping
-
-from typing import Iterable
+from typing import Iterable, Mapping
 
 from sqlalchemy import Connection, Table, delete, func, insert, select
-from sqlalchemy.dialects import postgresql, sqlite
 
+from .dialects import dialect_of
 from .models import Event, SessionFailure, SessionPart, StoredSession
 from .records import FailureRecord, LedgerEntry, PartStatus, SessionKey, SessionRef
 
@@ -122,8 +120,7 @@ def _rows_of(table: Table, years: int | Iterable[int], key: SessionKey | None = 
 
 
 def _upsert(connection: Connection, table: Table):
-    return (postgresql.insert(table) if connection.dialect.name == "postgresql"
-            else sqlite.insert(table))
+    return dialect_of(connection).upsert(table)
 
 
 def _now() -> dt.datetime:

@@ -59,6 +59,21 @@ _SQL_TYPES = {"text": Text, "integer": Integer, "real": Float, "flag": Boolean,
 _INTEGER_KINDS = ("integer", "duration_ms")
 
 
+# SQL integer types and the values they hold, most specific first (SQLAlchemy's SmallInteger
+# and BigInteger are subclasses of Integer).
+_INTEGER_RANGES = ((SmallInteger, "smallint", -2**15, 2**15 - 1),
+                   (BigInteger, "bigint", -2**63, 2**63 - 1),
+                   (Integer, "integer", -2**31, 2**31 - 1))
+
+
+def integer_range(sql_type) -> tuple[str, int, int] | None:
+    """(name, lowest, highest) of an SQL integer type; None for any other type."""
+    for cls, name, low, high in _INTEGER_RANGES:
+        if isinstance(sql_type, cls):
+            return name, low, high
+    return None
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 

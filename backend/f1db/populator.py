@@ -41,7 +41,9 @@ from .fetch import (FastF1RateLimited, FastF1Source, estimated_requests, session
                     unmeasured_layout)
 from .ledger import (read_event_counts, read_failures, read_ledger, record_failure,
                      write_ledger)
-from .load import (CIRCUIT_TABLES, PreparedCopy, measured_layout_stored, prepare_copy,
+from .dialects import dialect_of
+from .dialects.pg_copy import PreparedCopy
+from .load import (CIRCUIT_TABLES, measured_layout_stored, prepare_rows,
                    replace_season_schedule, replace_session_rows)
 from .models import EVENT_TABLES, Base
 from .plan import SessionPlan, Watching, freshness_from, parts_to_record, plan_session
@@ -469,7 +471,7 @@ class DatabasePopulator:
         its own process. SQLite writes in this process, so on two cores a thread only
         contends with FastF1 (measured: 3 sessions 25.6 s overlapped, 24.3 s inline)."""
         return (self.overlap and self.database is not None
-                and self.database.engine.dialect.name == "postgresql")
+                and dialect_of(self.database.engine).writes_behind)
 
     def _prepares(self, ref: SessionRef, run: "_RunContext") -> bool:
         """Whether to encode a session's rows before handing its write over: on PostgreSQL
@@ -509,7 +511,8 @@ class DatabasePopulator:
                 unmeasured = unmeasured_layout(fetched)
                 tables = session_tables(fetched.take_frames(), plan.tables, ref.key)
                 if prepare:
-                    tables = {name: prepare_copy(Base.metadata.tables[name], chunks)
+                    tables = {name: prepare_rows(self.database.engine,
+                                                 Base.metadata.tables[name], chunks)
                               for name, chunks in tables.items()}
         except BaseException:
             claim_held.__exit__(*sys.exc_info())

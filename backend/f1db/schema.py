@@ -24,7 +24,6 @@ from __future__ import annotations
 import ast
 import configparser
 import contextlib
-import hashlib
 import io
 import logging
 import re
@@ -38,8 +37,9 @@ from sqlalchemy.exc import DBAPIError
 
 from .config import BACKEND_DIR
 from .db import Database
-from .errors import PermissionProblem, SchemaError, first_line
-from .faults import sqlstate
+from .dialects import dialect_of
+from .dialects.sqlstate import INSUFFICIENT_PRIVILEGE, sqlstate
+from .errors import LEAST_PRIVILEGE_DOCS, PermissionProblem, SchemaError, first_line
 from .models import Base
 
 if TYPE_CHECKING:
@@ -54,18 +54,7 @@ VERSION_TABLE = "alembic_version"               # Alembic's default; env.py keep
 _REVISION_LINE = re.compile(r"^(revision|down_revision)[ \t]*(?::[^=\n]*)?=([^#\n]*)",
                             re.MULTILINE)
 
-# The advisory lock's key: a stable 64-bit number from a fixed name (Python's hash() changes
-# from process to process). Advisory locks belong to one database, so two databases on one
-# server never wait for each other.
-SCHEMA_LOCK_NAME = "f1db: schema migration"
-SCHEMA_LOCK_KEY = int.from_bytes(hashlib.sha256(SCHEMA_LOCK_NAME.encode()).digest()[:8],
-                                 "big", signed=True)
 SCHEMA_LOCK_TIMEOUT = 300.0     # seconds a run waits for another run's migration
-
-INSUFFICIENT_PRIVILEGE = "42501"   # PostgreSQL's SQLSTATE for "permission denied"
-LOCK_NOT_AVAILABLE = "55P03"       # lock_timeout expired
-LEAST_PRIVILEGE_DOCS = "see README, Least privilege"
-TABLE_PRIVILEGES = {"read": ("SELECT",), "write": ("SELECT", "INSERT", "UPDATE", "DELETE")}
 
 
 @dataclass(frozen=True)
@@ -275,13 +264,9 @@ def _migrate(database: Database, connection: Connection, may_not_create) -> None
     """
     from alembic import command
 
-    if database.dialect == "postgresql":
-        role, schema, can_create = connection.execute(text(
-            "SELECT current_user, coalesce(current_schema(), 'public'), "
-            "coalesce(has_schema_privilege(coalesce(current_schema(), 'public'), "
-            "'CREATE'), false)")).one()
-        if not can_create:
-            raise PermissionProblem(may_not_create(_quoted(connection, role), schema))
+    refused = dialect_of(connection).may_not_create_tables(connection)
+    if refused is not None:
+        raise PermissionProblem(may_not_create(*refused))
     config = alembic_config(database)
     config.attributes["connection"] = connection
     try:
@@ -303,128 +288,26 @@ def _may_not_create_message_for_migrate(role: str, schema: str) -> str:
             f"GRANT CREATE ON SCHEMA {schema} TO {role} ({LEAST_PRIVILEGE_DOCS})")
 
 
-# -- the schema lock -----------------------------------------------------------------------
+# -- the schema lock and privileges --------------------------------------------------------
 
 @contextlib.contextmanager
 def schema_lock(database: Database, *,
                 timeout: float = SCHEMA_LOCK_TIMEOUT) -> Iterator[Connection]:
     """A connection on which this run alone checks and changes the schema; other runs wait
-    up to ``timeout``. Committed when the block ends without an error, else rolled back."""
-    if database.dialect == "postgresql":
-        with _postgresql_schema_lock(database, timeout) as connection:
-            yield connection
-    else:                         # SQLite (config refuses other databases)
-        with _sqlite_schema_lock(database, timeout), database.engine.connect() as connection:
-            yield connection
-            connection.commit()
-
-
-@contextlib.contextmanager
-def _postgresql_schema_lock(database: Database, timeout: float) -> Iterator[Connection]:
-    """``pg_advisory_xact_lock`` in the transaction that then runs the revisions: PostgreSQL's
-    DDL is transactional, so the schema appears all at once, with the lock's release."""
-    key = {"key": SCHEMA_LOCK_KEY}
-    with database.engine.connect() as connection:
-        if not connection.execute(text("SELECT pg_try_advisory_xact_lock(:key)"),
-                                  key).scalar():
-            log.info("Another run is creating or upgrading the schema of %s: waiting for it "
-                     "(at most %.0f s)", database.describe(), timeout)
-            connection.execute(text(f"SET LOCAL lock_timeout = '{int(timeout * 1000)}ms'"))
-            try:
-                connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), key)
-            except DBAPIError as error:
-                if sqlstate(error) != LOCK_NOT_AVAILABLE:
-                    raise
-                raise SchemaError(_still_locked_message(database, timeout)) from None
-            connection.execute(text("SET LOCAL lock_timeout TO DEFAULT"))
+    up to ``timeout``. Committed when the block ends without an error, else rolled back.
+    PostgreSQL: an advisory lock in the transaction that runs the revisions (its DDL is
+    transactional, so the schema appears all at once); SQLite: ``<file>.schema.lock``."""
+    with dialect_of(database.engine).schema_lock(database.engine, database.describe(),
+                                                 timeout) as connection:
         yield connection
-        connection.commit()               # ends the transaction, and the lock with it
 
-
-@contextlib.contextmanager
-def _sqlite_schema_lock(database: Database, timeout: float) -> Iterator[None]:
-    """A file lock beside the database file (``<file>.schema.lock``, left in place: it is
-    empty, and deleting a lock file other processes may hold open is a race). The OS
-    releases it if the process dies."""
-    from filelock import FileLock, Timeout
-
-    path = Path(f"{Path(database.target.url.database).expanduser().resolve()}.schema.lock")
-    lock = FileLock(path)
-    try:
-        try:
-            lock.acquire(timeout=0)
-        except Timeout:
-            log.info("Another run is creating or upgrading the schema of %s: waiting for it "
-                     "(at most %.0f s)", database.describe(), timeout)
-            lock.acquire(timeout=timeout)
-    except Timeout:
-        raise SchemaError(_still_locked_message(database, timeout, path)) from None
-    except OSError as error:
-        raise SchemaError(f"Cannot take the schema lock {path} ({error.strerror or error}): "
-                          f"the database's folder must be writable") from None
-    try:
-        yield
-    finally:
-        lock.release()
-
-
-def _still_locked_message(database: Database, timeout: float, path: Path | None = None) -> str:
-    held = f" (lock file {path})" if path else ""
-    return (f"Another run has been creating or upgrading the schema of {database.describe()} "
-            f"for more than {timeout:.0f} s{held}: wait until it ends, then run again")
-
-
-# -- privileges (PostgreSQL) ---------------------------------------------------------------
 
 def require_privileges(database: Database, access: str = "write") -> None:
     """Refuse to start when this role may not read ("read") or also write ("write") every
     table, or may not use a table's id sequence: one line naming the first gap and the grant
     that closes it, instead of a failure halfway through a load. SQLite has no roles."""
-    if database.dialect != "postgresql":
-        return
-    needed = TABLE_PRIVILEGES[access]
-    tables = sorted(Base.metadata.tables)
-    values = ", ".join(f"(:t{i})" for i in range(len(tables)))
-    checks = ", ".join(f"coalesce(has_table_privilege(to_regclass(name), '{privilege}'), true)"
-                       for privilege in needed)
-    with database.engine.connect() as connection:
-        role, schema = connection.execute(text(
-            "SELECT current_user, coalesce(current_schema(), 'public')")).one()
-        role = _quoted(connection, role)
-        rows = connection.execute(text(f"SELECT name, {checks} FROM (VALUES {values}) "
-                                       f"AS t(name)"),
-                                  {f"t{i}": name for i, name in enumerate(tables)}).all()
-        sequences = _sequences_without_usage(connection, needed)
-    refused = [(row[0], [p for p, ok in zip(needed, row[1:]) if not ok]) for row in rows]
-    refused = [(table, missing) for table, missing in refused if missing]
-    grant_tables = (f"have the owner GRANT {', '.join(TABLE_PRIVILEGES['write'])} ON ALL "
-                    f"TABLES IN SCHEMA {schema} TO {role}")
-    if refused:
-        table, missing = refused[0]
-        verb = "read" if "SELECT" in missing else "write"
-        more = f" (and {len(refused) - 1} more tables)" if len(refused) > 1 else ""
-        raise PermissionProblem(f"Role {role} may not {verb} table {table}{more}: "
-                                f"{grant_tables} ({LEAST_PRIVILEGE_DOCS})")
-    if sequences:
-        raise PermissionProblem(f"Role {role} may not use sequence {sequences[0]}: have the "
-                                f"owner GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA "
-                                f"{schema} TO {role} ({LEAST_PRIVILEGE_DOCS})")
-
-
-def _sequences_without_usage(connection: Connection, needed: tuple[str, ...]) -> list[str]:
-    """Sequences of our autoincrement columns this role may not draw from (writers only)."""
-    if "INSERT" not in needed:
-        return []
-    columns = [(table.name, table.autoincrement_column.name)
-               for table in Base.metadata.sorted_tables if table.autoincrement_column is not None]
-    missing = []
-    for table, column in columns:
-        sequence = connection.execute(text("SELECT pg_get_serial_sequence(:t, :c)"),
-                                      {"t": table, "c": column}).scalar()
-        if sequence and not connection.execute(text(
-                "SELECT has_sequence_privilege(:s, 'USAGE')"), {"s": sequence}).scalar():
-            missing.append(sequence)
-    return missing
+    dialect_of(database.engine).require_privileges(database.engine,
+                                                   Base.metadata.sorted_tables, access)
 
 
 def _raise_if_permission_denied(database: Database, error: DBAPIError, step: str, *,
@@ -440,13 +323,13 @@ def _raise_if_permission_denied(database: Database, error: DBAPIError, step: str
 
 
 def _current_role(database: Database) -> str:
+    """The role of this connection, quoted as a GRANT needs it (a privilege error is
+    PostgreSQL's: SQLite has no roles)."""
+    from .dialects.postgresql import quoted_role
+
     try:
         with database.engine.connect() as connection:
-            return _quoted(connection, connection.execute(text("SELECT current_user")).scalar())
+            return quoted_role(connection,
+                               connection.execute(text("SELECT current_user")).scalar())
     except DBAPIError:
         return "of this connection"
-
-
-def _quoted(connection: Connection, role: str) -> str:
-    """A role name as it must be written in a GRANT (IAM users hold '@' and '.')."""
-    return connection.dialect.identifier_preparer.quote(role)

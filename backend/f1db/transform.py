@@ -17,10 +17,10 @@ from typing import Iterator
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import BigInteger, Column, Integer, SmallInteger, Table
+from sqlalchemy import Column, Table
 
 from .errors import TransformError
-from .models import Base, fact_sources
+from .models import Base, fact_sources, integer_range
 from .records import EventRef, SessionKey
 
 _ONE_MS = np.timedelta64(1, "ms")
@@ -105,21 +105,6 @@ def convert(series: pd.Series, kind: str, *, column: str = "?") -> pd.Series:
     except KeyError:
         raise ValueError(f"unknown column kind {kind!r}") from None
     return converter(series.reset_index(drop=True), column)
-
-
-# SQL integer types and the values they hold, most specific first (SQLAlchemy's SmallInteger
-# and BigInteger are subclasses of Integer).
-_INTEGER_RANGES = ((SmallInteger, "smallint", -2**15, 2**15 - 1),
-                   (BigInteger, "bigint", -2**63, 2**63 - 1),
-                   (Integer, "integer", -2**31, 2**31 - 1))
-
-
-def integer_range(sql_type) -> tuple[str, int, int] | None:
-    """(name, lowest, highest) of an SQL integer type; None for any other type."""
-    for cls, name, low, high in _INTEGER_RANGES:
-        if isinstance(sql_type, cls):
-            return name, low, high
-    return None
 
 
 def check_fits(values: pd.Series | np.ndarray, column: Column, *, column_name: str = "?") -> None:

@@ -10,16 +10,9 @@ Run three ways, all with the same revisions:
   connects the way the scripts do: DATABASE_URL, Cloud SQL variables, .env.
 """
 
-import sys
-from pathlib import Path
-
 from alembic import context
 
-BACKEND_DIR = Path(__file__).resolve().parents[1]
-if str(BACKEND_DIR) not in sys.path:       # `import f1db` whoever runs this file
-    sys.path.insert(0, str(BACKEND_DIR))
-
-from f1db.models import Base  # noqa: E402
+from f1db.models import Base   # the package requirements.txt installs in place
 
 config = context.config
 target_metadata = Base.metadata

@@ -39,7 +39,7 @@ F1DB_REPLAY_REPORT      JSON file rewritten before each request is answered and 
                         ``paused`` (the pause point reached, or null). A kill -9 leaves the
                         last one written.
 
-Test code only: the hooks monkeypatch f1db's module attributes (``_copy_postgresql``,
+Test code only: the hooks monkeypatch f1db's module attributes (``copy_into``,
 ``sqlite_rows``, ``write_ledger``, wherever they are bound) and SQLAlchemy's
 ``DefaultDialect.do_commit``; the production code has no test hook.
 """
@@ -201,8 +201,8 @@ def f1db_modules() -> list:
     """Every module of the f1db package, imported, so a hook reaches each binding of a name."""
     import f1db
 
-    for info in pkgutil.iter_modules(f1db.__path__):
-        importlib.import_module(f"f1db.{info.name}")
+    for info in pkgutil.walk_packages(f1db.__path__, prefix="f1db."):
+        importlib.import_module(info.name)
     return [module for name, module in sys.modules.items()
             if module is not None and (name == "f1db" or name.startswith("f1db."))]
 
@@ -222,13 +222,14 @@ def install_pause_hooks(pauser: Pauser) -> None:
     """The copy, ledger and committed:N points (request:N is the replay's own hook)."""
     if pauser.point is None or pauser.point.startswith("request:"):
         return
+    import f1db.dialects.postgresql
+    import f1db.dialects.sqlite
     import f1db.ledger
-    import f1db.load
     from sqlalchemy.engine.default import DefaultDialect
 
     modules = f1db_modules()
 
-    real_copy = f1db.load._copy_postgresql
+    real_copy = f1db.dialects.postgresql.copy_into
 
     def copy_postgresql(connection, table, columns, messages):
         # The COPY's own stream, whether its messages are built as they go or were
@@ -239,7 +240,7 @@ def install_pause_hooks(pauser: Pauser) -> None:
                 pauser.reached("copy")  # pg8000 asks for the next message: this one is sent
         return real_copy(connection, table, columns, then_pause())
 
-    real_rows = f1db.load.sqlite_rows
+    real_rows = f1db.dialects.sqlite.sqlite_rows
 
     class RowsThenPause(list):
         def __iter__(self):
@@ -280,7 +281,7 @@ def install_pause_hooks(pauser: Pauser) -> None:
     kind = pauser.point.partition(":")[0]
     if not bound[kind]:
         raise RuntimeError(f"replay child: no f1db module binds the function that pause point "
-                           f"{pauser.point} wraps (f1db.load._copy_postgresql/sqlite_rows, "
+                           f"{pauser.point} wraps (f1db.dialects.postgresql.copy_into, f1db.dialects.sqlite.sqlite_rows, "
                            f"f1db.ledger.write_ledger): update replay_child.py")
 
 

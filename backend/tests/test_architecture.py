@@ -21,41 +21,50 @@ STAGES = {"selection": 0, "shard": 0, "plan": 1, "budget": 2, "http_meter": 2, "
           "transform": 3, "load": 4, "ledger": 4, "claims": 4, "summary": 5}
 # Shared modules import no stage, and one another only so:
 SHARED_MAY_IMPORT = {"errors": set(), "records": set(), "models": set(),
-                     "faults": {"errors"}, "signals": {"errors"}}
+                     "dialects": {"errors", "records", "models"},
+                     "faults": {"errors", "dialects"}, "signals": {"errors"}}
 SHARED = set(SHARED_MAY_IMPORT)
 
 
+def _files(module: str) -> list[Path]:
+    """The source files of a top-level f1db module or package."""
+    package = F1DB / module
+    return sorted(package.glob("*.py")) if package.is_dir() else [F1DB / f"{module}.py"]
+
+
 def f1db_imports(module: str) -> set[str]:
-    """The f1db modules ``module`` imports, wherever in the file."""
-    tree = ast.parse((F1DB / f"{module}.py").read_text())
+    """The top-level f1db modules and packages ``module`` imports, wherever in its files
+    (a package's imports of its own modules excluded)."""
     found = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom):
-            if node.level == 1 and node.module:
-                found.add(node.module.split(".")[0])
-            elif node.level == 1:
-                found.update(alias.name for alias in node.names)
-            elif node.module and node.module.startswith("f1db."):
-                found.add(node.module.split(".")[1])
-        elif isinstance(node, ast.Import):
-            found.update(alias.name.split(".")[1] for alias in node.names
-                         if alias.name.startswith("f1db."))
-    return found
+    for path in _files(module):
+        depth = len(path.relative_to(F1DB).parts)          # 1: f1db/x.py, 2: f1db/pkg/x.py
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom):
+                if node.level == depth:                    # relative to the f1db package
+                    found.update([node.module.split(".")[0]] if node.module
+                                 else [alias.name for alias in node.names])
+                elif node.level == 0 and node.module and node.module.startswith("f1db."):
+                    found.add(node.module.split(".")[1])
+            elif isinstance(node, ast.Import):
+                found.update(alias.name.split(".")[1] for alias in node.names
+                             if alias.name.startswith("f1db."))
+    return found - {module}
 
 
 def third_party_imports(module: str) -> set[str]:
-    tree = ast.parse((F1DB / f"{module}.py").read_text())
     found = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            found.add(node.module.split(".")[0])
-        elif isinstance(node, ast.Import):
-            found.update(alias.name.split(".")[0] for alias in node.names)
+    for path in _files(module):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                found.add(node.module.split(".")[0])
+            elif isinstance(node, ast.Import):
+                found.update(alias.name.split(".")[0] for alias in node.names)
     return found
 
 
 def test_every_module_is_classified():
-    modules = {path.stem for path in F1DB.glob("*.py")} - {"__init__"}
+    modules = ({path.stem for path in F1DB.glob("*.py")} - {"__init__"}) | {
+        path.parent.name for path in F1DB.glob("*/__init__.py")}
     others = {"config", "db", "schema", "populator", "progress", "cli", "smoke", "write_behind"}
     assert modules == set(STAGES) | SHARED | others
 
@@ -83,8 +92,9 @@ def test_shared_records_import_no_stage(module):
 
 
 def test_fastf1_is_imported_by_fetch_alone():
-    importers = {path.stem for path in F1DB.glob("*.py")
-                 if "fastf1" in third_party_imports(path.stem)}
+    modules = {path.stem for path in F1DB.glob("*.py")} | {
+        path.parent.name for path in F1DB.glob("*/__init__.py")}
+    importers = {module for module in modules if "fastf1" in third_party_imports(module)}
     assert importers == {"fetch"}
 
 

@@ -16,7 +16,9 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import DBAPIError
 
-from f1db.claims import SessionClaims, advisory_key
+from f1db.claims import SessionClaims
+from f1db.dialects.postgresql import session_lock_key
+from f1db.dialects.sqlite import session_lock_file
 from f1db.config import normalise_url
 from f1db.faults import describe, is_permission_denied, is_transient
 from f1db.records import SessionKey
@@ -32,9 +34,9 @@ def _engine(url):
 
 
 def test_the_advisory_key_is_stable_and_distinct():
-    assert advisory_key(KEY) == advisory_key(SessionKey(2021, 14, "Practice 2"))
-    assert advisory_key(KEY) != advisory_key(SessionKey(2021, 14, "Practice 3"))
-    assert -2**63 <= advisory_key(KEY) < 2**63
+    assert session_lock_key(KEY) == session_lock_key(SessionKey(2021, 14, "Practice 2"))
+    assert session_lock_key(KEY) != session_lock_key(SessionKey(2021, 14, "Practice 3"))
+    assert -2**63 <= session_lock_key(KEY) < 2**63
 
 
 def test_a_postgresql_claim_is_exclusive_and_ends_with_its_transaction(postgres_url):
@@ -56,8 +58,9 @@ def test_a_sqlite_claim_held_by_another_process_is_refused_and_freed_when_it_die
     with open_database(resolve_database(sqlite_url)) as database:
         require_current_schema(database)
         claims = SessionClaims(database.engine)
-        lock_file = claims.lock_dir / "2021_14_Practice_2.lock"
-        claims.lock_dir.mkdir(exist_ok=True)
+        lock_file = session_lock_file(database.engine, KEY)
+        assert lock_file.name == "2021_14_Practice_2.lock"
+        lock_file.parent.mkdir(exist_ok=True)
         holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
             import sys, time
             from filelock import FileLock

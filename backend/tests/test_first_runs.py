@@ -39,9 +39,10 @@ CHILD = textwrap.dedent("""
     from f1db.db import open_database
     from f1db.schema import require_current_schema
 
-    schema_log = logging.getLogger("f1db.schema")     # only the schema's own lines
-    schema_log.addHandler(logging.StreamHandler(sys.stderr))
-    schema_log.setLevel(logging.INFO)
+    for name in ("f1db.schema", "f1db.dialects"):     # only the schema and its locks
+        schema_log = logging.getLogger(name)
+        schema_log.addHandler(logging.StreamHandler(sys.stderr))
+        schema_log.setLevel(logging.INFO)
     url, ready, start = sys.argv[2], Path(sys.argv[3]), Path(sys.argv[4])
     with open_database(resolve_database(url)) as database:
         ready.touch()

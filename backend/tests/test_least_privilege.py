@@ -176,7 +176,7 @@ def test_populate_as_the_loader_on_an_empty_database_says_the_owner_must_migrate
     line = assert_one_line_error(refused)
     assert (f"The database is empty and role {roles.loader} may not create tables in schema "
             f"public: the database owner must run `python migrate_db.py` once") in line
-    assert "see README, Least privilege" in line
+    assert "see docs/OPERATIONS.md, Least privilege" in line
     assert_no_secret(roles, refused.stdout, refused.stderr, log_file.read_text())
     with open_database(resolve_database(roles.url("owner"))) as owner:
         assert schema_state(owner).empty
@@ -233,7 +233,7 @@ def test_a_table_without_the_loaders_grant_is_named_before_loading(roles, cli_ca
     line = assert_one_line_error(refused)
     assert line == (f"error: Role {roles.loader} may not write table laps: have the owner "
                     f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO "
-                    f"{roles.loader} (see README, Least privilege)")
+                    f"{roles.loader} (see docs/OPERATIONS.md, Least privilege)")
     assert_no_secret(roles, refused.stdout, refused.stderr, log_file.read_text())
     assert row_counts(roles.url("owner"))["sessions"] == 0
 

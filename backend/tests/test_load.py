@@ -135,7 +135,7 @@ def awkward_frame():
 def test_awkward_text_and_microseconds_round_trip(database, monkeypatch):
     import f1db.load
 
-    monkeypatch.setattr(f1db.load, "SQLITE_CHUNK_ROWS", 2)   # several executemany slices
+    monkeypatch.setattr(f1db.dialects.sqlite, "SQLITE_CHUNK_ROWS", 2)   # several executemany slices
     table = Base.metadata.tables["race_control_messages"]
     with database.engine.begin() as connection:
         assert replace_session_rows(connection, table, KEY, awkward_frame())[1] == len(AWKWARD)
@@ -152,7 +152,7 @@ def test_awkward_text_and_microseconds_round_trip(database, monkeypatch):
 
 def test_a_duplicate_key_in_fastf1s_frame_fails_on_both_databases(database):
     """Never a silently dropped row: the key would merge two of FastF1's rows."""
-    from f1db.load import WriteError
+    from f1db.errors import WriteError
 
     table = Base.metadata.tables["laps"]
     source = pd.DataFrame({"DriverNumber": ["44", "44"], "LapNumber": [1.0, 1.0],

@@ -28,7 +28,8 @@ from f1db.load import replace_session_rows
 from f1db.models import Base, TELEMETRY_TABLES
 from f1db.records import SessionKey
 from f1db.schema import require_current_schema, upgrade
-from f1db.transform import convert, integer_range, table_frame
+from f1db.models import integer_range
+from f1db.transform import convert, table_frame
 from fastf1_comparison import assert_table_matches, fastf1_frame
 from helpers import row_counts, run_populator
 

@@ -19,12 +19,15 @@ import pytest
 from sqlalchemy import (BigInteger, Boolean, Column, DateTime, Float, Integer, MetaData,
                         SmallInteger, String, Table, Text, select, text)
 
-import f1db.load as load
+import f1db.dialects.pg_copy as pg_copy
+import f1db.dialects.sqlite as sqlite_dialect
 from f1db.config import resolve_database
 from f1db.db import open_database
 from f1db.errors import Interrupted, TransformError
-from f1db.load import (COPY_HEADER, WriteError, copy_message_rows, copy_messages, copy_type,
-                       count_session_rows, replace_session_rows)
+from f1db.dialects.pg_copy import (COPY_HEADER, copy_message_rows, copy_messages,
+                                   copy_type)
+from f1db.errors import WriteError
+from f1db.load import count_session_rows, replace_session_rows
 from f1db.records import SessionKey
 from f1db.transform import table_frame
 
@@ -182,9 +185,9 @@ def test_every_kind_and_width_round_trips_exactly(engine):
 
 def test_one_frame_or_chunks_of_any_size_store_the_same(engine, monkeypatch):
     """Chunks of 1 row, exactly the split size, split size + 1, an empty chunk between."""
-    monkeypatch.setattr(load, "COPY_MESSAGE_BYTES", 4 * (2 + sum(
-        4 + (copy_type(c).width or load._TEXT_BYTES_GUESS) for c in ALL_TYPES.columns)))
-    monkeypatch.setattr(load, "SQLITE_CHUNK_ROWS", 4)
+    monkeypatch.setattr(pg_copy, "COPY_MESSAGE_BYTES", 4 * (2 + sum(
+        4 + (copy_type(c).width or pg_copy._TEXT_BYTES_GUESS) for c in ALL_TYPES.columns)))
+    monkeypatch.setattr(sqlite_dialect, "SQLITE_CHUNK_ROWS", 4)
     split = copy_message_rows(list(ALL_TYPES.columns))
     assert split == 4
     frame = all_types_frame()
@@ -229,8 +232,8 @@ def narrow_chunk(start: int, stop: int, driver: str = "44", key=KEY) -> pd.DataF
 
 def test_a_duplicate_key_in_a_later_chunk_leaves_nothing_and_the_next_run_completes(
         engine, monkeypatch):
-    monkeypatch.setattr(load, "COPY_MESSAGE_BYTES", 1000)     # the first chunks are sent
-    monkeypatch.setattr(load, "SQLITE_CHUNK_ROWS", 5)
+    monkeypatch.setattr(pg_copy, "COPY_MESSAGE_BYTES", 1000)     # the first chunks are sent
+    monkeypatch.setattr(sqlite_dialect, "SQLITE_CHUNK_ROWS", 5)
     with engine.begin() as connection:                         # an earlier load's rows
         replace_session_rows(connection, NARROW, KEY, narrow_chunk(0, 3, "1"))
         replace_session_rows(connection, NARROW, OTHER, narrow_chunk(0, 2, "1", OTHER))
@@ -259,7 +262,7 @@ def test_an_error_from_the_chunks_mid_write_passes_unchanged_and_the_connection_
     """The lead's streaming transform raises between chunks, or a stop is noticed: on
     PostgreSQL mid-COPY, after a message was sent. The same exception comes out, the
     transaction rolls back, and the connection is still good for the next session."""
-    monkeypatch.setattr(load, "COPY_MESSAGE_BYTES", 1000)
+    monkeypatch.setattr(pg_copy, "COPY_MESSAGE_BYTES", 1000)
     sent = []
 
     def chunks():
@@ -279,7 +282,7 @@ def test_an_error_from_the_chunks_mid_write_passes_unchanged_and_the_connection_
 
 
 def test_an_error_from_on_rows_passes_unchanged(engine, monkeypatch):
-    monkeypatch.setattr(load, "COPY_MESSAGE_BYTES", 1000)
+    monkeypatch.setattr(pg_copy, "COPY_MESSAGE_BYTES", 1000)
 
     def on_rows(count):
         raise Stop("progress bar closed")
@@ -391,8 +394,8 @@ def frame_values(frame: pd.DataFrame) -> list[tuple]:
 @pytest.mark.parametrize("rows_per_message", [1, 3, 4, 5, 1000])
 def test_the_stream_is_the_binary_format_however_it_is_split(monkeypatch, rows_per_message):
     columns = list(ALL_TYPES.columns)
-    row_bytes = 2 + sum(4 + (copy_type(c).width or load._TEXT_BYTES_GUESS) for c in columns)
-    monkeypatch.setattr(load, "COPY_MESSAGE_BYTES", rows_per_message * row_bytes)
+    row_bytes = 2 + sum(4 + (copy_type(c).width or pg_copy._TEXT_BYTES_GUESS) for c in columns)
+    monkeypatch.setattr(pg_copy, "COPY_MESSAGE_BYTES", rows_per_message * row_bytes)
     frame = all_types_frame()
     uniform = narrow_chunk(0, 7)                # every row the same layout: 2-D path
     for source, table in ((frame, ALL_TYPES), (uniform, NARROW)):
@@ -413,9 +416,9 @@ def test_a_driver_chunk_uses_the_2d_layout_and_a_mixed_one_the_scattered_one():
     mixed = pd.concat([narrow_chunk(0, 3, "1"), narrow_chunk(3, 6, "44")], ignore_index=True)
     mixed.loc[4, "speed"] = pd.NA
     columns = list(NARROW.columns)
-    whole = load.copy_rows(mixed, columns)
-    assert whole == b"".join(load.copy_rows(mixed.iloc[[i]], columns) for i in range(6))
-    assert parse_copy(COPY_HEADER + whole + load.COPY_TRAILER, columns) == frame_values(mixed)
+    whole = pg_copy.copy_rows(mixed, columns)
+    assert whole == b"".join(pg_copy.copy_rows(mixed.iloc[[i]], columns) for i in range(6))
+    assert parse_copy(COPY_HEADER + whole + pg_copy.COPY_TRAILER, columns) == frame_values(mixed)
 
 
 def test_messages_stay_within_the_bound_for_the_product_tables():
@@ -432,7 +435,7 @@ def test_messages_stay_within_the_bound_for_the_product_tables():
                            "SessionTime": pd.to_timedelta(np.arange(rows) * 250, unit="ms")})
     frame = table_frame(table, source, SessionKey(2021, 14, "Race"))
     sizes = [len(m) for m in copy_messages(iter([frame]), table, list(table.columns))]
-    assert len(sizes) == 5 and max(sizes) <= load.COPY_MESSAGE_BYTES
+    assert len(sizes) == 5 and max(sizes) <= pg_copy.COPY_MESSAGE_BYTES
 
 
 def test_every_column_of_every_fact_table_has_a_writer_on_both_databases():
@@ -440,10 +443,10 @@ def test_every_column_of_every_fact_table_has_a_writer_on_both_databases():
     not be written."""
     from f1db.models import FACT_MODELS, KINDS
 
-    assert set(load.SQLITE_WRITERS) == set(KINDS)
+    assert set(sqlite_dialect.SQLITE_WRITERS) == set(KINDS)
     for model in FACT_MODELS:
         for column in model.__table__.columns:
-            assert column.info.get("kind") in load.SQLITE_WRITERS, (model.__tablename__, column)
+            assert column.info.get("kind") in sqlite_dialect.SQLITE_WRITERS, (model.__tablename__, column)
             copy_type(column)
     with pytest.raises(ValueError, match="no binary COPY form"):
         copy_type(Column("span", __import__("sqlalchemy").Interval))
