@@ -28,7 +28,7 @@ MAX_EVENTS = 1     # how many events of the season (0 = all of them)
 EXIT_BUDGET_SPENT = 3
 
 # For --help only, so that it needs neither SQLAlchemy nor FastF1: the same lists as
-# models.TABLE_NAMES and fetch.SESSION_ABBREVIATIONS, which check the values
+# models.TABLE_NAMES and sources.events.SESSION_ABBREVIATIONS, which check the values
 # (tests/test_startup.py fails when these differ from them).
 TABLES = ("results", "laps", "weather", "telemetry", "positions", "session_status",
           "track_status", "race_control_messages", "session_info", "circuit_layouts",
@@ -206,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
     if summary_path:
         summary.write_json(summary_path)
     output = sys.stderr if args.quiet else sys.stdout
-    print(summary.render_plan() if args.plan else summary.render(), file=output)
+    print(summary.render(), file=output)
     if summary.exit_code == EXIT_BUDGET_SPENT:
         print("Resume: run the same command again once the budget frees up; stored sessions "
               "are skipped.", file=output)

@@ -84,7 +84,7 @@ def setup_logging(*, quiet: bool = False, verbose: bool = False,
     ours.propagate = False
 
     if fastf1:
-        from .fetch import import_fastf1
+        from .sources.fastf1_source import import_fastf1
 
         import_fastf1()   # FastF1 installs its own log handler on import: replaced below
     # FastF1's log lines and library warnings (FastF1 uses warnings.warn too) go to the

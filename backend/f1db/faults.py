@@ -13,11 +13,10 @@ driver directly), so both shapes are read here.
 from __future__ import annotations
 
 import socket
-import sqlite3
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from .dialects.sqlite import BUSY_WORDS
+from .dialects import postgresql, sqlite
 from .dialects.sqlstate import INSUFFICIENT_PRIVILEGE, driver_error, is_transient_code, sqlstate
 from .errors import (LEAST_PRIVILEGE_DOCS, F1DBError, PermissionProblem, TransientError,
                      first_line)
@@ -26,8 +25,8 @@ from .errors import (LEAST_PRIVILEGE_DOCS, F1DBError, PermissionProblem, Transie
 def is_database_error(error: BaseException) -> bool:
     """An error of the database or its driver: wrapped by SQLAlchemy, or raw from sqlite3,
     the socket, or pg8000 (whose own exceptions arrive unwrapped from inside COPY)."""
-    return (isinstance(error, (SQLAlchemyError, sqlite3.Error, OSError))
-            or type(error).__module__.startswith("pg8000"))
+    return (isinstance(error, (SQLAlchemyError, OSError)) or sqlite.is_driver_error(error)
+            or postgresql.is_driver_error(error))
 
 
 def as_f1db_error(error: BaseException) -> F1DBError:
@@ -53,22 +52,16 @@ def is_transient(error: BaseException) -> bool:
     code = sqlstate(raw)
     if code:
         return is_transient_code(code)
-    if isinstance(raw, sqlite3.OperationalError):
-        return any(words in str(raw).lower() for words in BUSY_WORDS)
+    if sqlite.is_driver_error(raw):
+        return sqlite.is_busy(raw)
     if isinstance(raw, (ConnectionError, TimeoutError, socket.timeout, BrokenPipeError)):
         return True
-    # pg8000 reports a dropped socket as InterfaceError("network error" / "connection is
-    # closed") and a socket it could not write as one wrapping an OSError.
-    text = str(raw).lower()
-    if type(raw).__name__ == "InterfaceError" and ("network error" in text or "closed" in text
-                                                   or isinstance(raw.__cause__, OSError)):
-        return True
-    return False
+    return postgresql.is_dropped_connection(raw)
 
 
 def describe(error: BaseException) -> str:
     """One line for the summary: PostgreSQL's message, or the error's first line."""
     raw = driver_error(error)
-    if isinstance(raw, sqlite3.OperationalError) and is_transient(raw):
+    if sqlite.is_busy(raw):
         return f"{first_line(raw)} (another run is writing to the SQLite file)"
     return first_line(raw)

@@ -82,29 +82,28 @@ class Base(DeclarativeBase):
 class FastF1Part:
     """Where a fact table comes from in FastF1.
 
-    ``attribute``: the loaded ``fastf1.core.Session`` attribute (or, with ``reader``, what
-    the reader reads, for the docs); ``load_option``: the ``Session.load`` keyword that
+    ``attribute``: the loaded ``fastf1.core.Session`` attribute (or, for a table whose
+    reader does more, what it reads, for the docs); ``load_option``: the ``Session.load`` keyword that
     must be true for it (None: FastF1 always loads it with the laps); ``per_driver``: the
     attribute is a dict of per-driver frames (``car_data``, ``pos_data``);
     ``may_be_empty``: an empty frame is a real answer (no message, no status change), not
     a missing part.
 
-    Sources that are not a plain ``Session`` attribute name a ``reader`` (fetch.READERS
-    turns the loaded session into the table's frame) and say what they cost:
-    ``needs_load``: False when the reader does not read a loaded ``Session`` at all (the
-    Jolpica standings: a run that only lacks them makes no ``Session.load``); ``call``:
-    the extra request the reader makes (fetch.CALL_REQUESTS; tables sharing one call,
-    like the circuit's two, pay it once); ``session_types``: the only sessions that have
-    the part (None: all); ``with_every_load``: rewritten whenever its session is loaded
-    anyway, because a later load can know more (``t0_date`` needs telemetry, marker
-    distances the fastest lap's positions).
+    Each table's reader is registered under its name (sources/readers.py); one that is
+    not a plain ``Session`` attribute says what it costs: ``needs_load``: False when the
+    reader does not read a loaded ``Session`` at all (the Jolpica standings: a run that
+    only lacks them makes no ``Session.load``); ``call``: the extra request the reader
+    makes (sources/fastf1_costs.CALL_REQUESTS; tables sharing one call, like the circuit's
+    two, pay it once); ``session_types``: the only sessions that have the part (None:
+    all); ``with_every_load``: rewritten whenever its session is loaded anyway, because a
+    later load can know more (``t0_date`` needs telemetry, marker distances the fastest
+    lap's positions).
     """
 
     attribute: str
     load_option: str | None = None
     per_driver: bool = False
     may_be_empty: bool = False
-    reader: str | None = None
     needs_load: bool = True
     call: str | None = None
     session_types: tuple[str, ...] | None = None
@@ -443,7 +442,7 @@ class SessionInfo(SessionKeyMixin, Base):
     """
 
     __tablename__ = "session_info"
-    __source__ = FastF1Part("session_info", reader="session_info", with_every_load=True)
+    __source__ = FastF1Part("session_info", with_every_load=True)
 
     meeting_key: Mapped[int | None] = fastf1_column("MeetingKey", "integer")
     meeting_name: Mapped[str | None] = fastf1_column("MeetingName", "text")
@@ -477,8 +476,7 @@ class CircuitLayout(EventKeyMixin, Base):
     """
 
     __tablename__ = "circuit_layouts"
-    __source__ = FastF1Part("get_circuit_info()", reader="circuit_layout",
-                            call="circuit_info", with_every_load=True)
+    __source__ = FastF1Part("get_circuit_info()", call="circuit_info", with_every_load=True)
 
     circuit_key: Mapped[int | None] = fastf1_column("CircuitKey", "integer")
     circuit_short_name: Mapped[str | None] = fastf1_column("CircuitShortName", "text")
@@ -494,8 +492,7 @@ class CircuitMarker(EventKeyMixin, Base):
     """
 
     __tablename__ = "circuit_markers"
-    __source__ = FastF1Part("get_circuit_info()", reader="circuit_markers",
-                            call="circuit_info", with_every_load=True)
+    __source__ = FastF1Part("get_circuit_info()", call="circuit_info", with_every_load=True)
 
     marker_type: Mapped[str] = derived_key("text")
     sequence: Mapped[int] = derived_key()
@@ -512,9 +509,8 @@ class DriverStanding(EventKeyMixin, Base):
     loaded with the round's race; missing until Jolpica publishes it."""
 
     __tablename__ = "driver_standings"
-    __source__ = FastF1Part("Ergast.get_driver_standings", reader="driver_standings",
-                            needs_load=False, call="driver_standings",
-                            session_types=("Race",))
+    __source__ = FastF1Part("Ergast.get_driver_standings", needs_load=False,
+                            call="driver_standings", session_types=("Race",))
 
     driver_id: Mapped[str] = fastf1_column("driverId", "text", key=True)
     position: Mapped[int | None] = fastf1_column("position", "integer")
@@ -539,8 +535,7 @@ class ConstructorStanding(EventKeyMixin, Base):
     """The constructors' championship after the round, like ``driver_standings``."""
 
     __tablename__ = "constructor_standings"
-    __source__ = FastF1Part("Ergast.get_constructor_standings",
-                            reader="constructor_standings", needs_load=False,
+    __source__ = FastF1Part("Ergast.get_constructor_standings", needs_load=False,
                             call="constructor_standings", session_types=("Race",))
 
     constructor_id: Mapped[str] = fastf1_column("constructorId", "text", key=True)

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from packaging.version import InvalidVersion, Version
 
 from .errors import UsageError
-from .records import FetchedSession, LedgerEntry, PartStatus, SessionRef
+from .records import (FetchedSession, LedgerEntry, PartStatus, Parts, SessionRef, Skip,
+                      SkipReason)
 
 # How long a session runs, for watch mode's "ended plus a delay" (FastF1's schedule
 # only has start times). A race can run 2 h plus suspensions; the delay covers the rest.
@@ -81,12 +82,17 @@ class Watching:
 class SessionPlan:
     ref: SessionRef
     tables: tuple[str, ...]          # tables to (re)load; empty when skipped
-    skip_reason: str | None = None
+    skip: Skip | None = None
     note: str | None = None          # why a stored session is loaded again (refresh)
 
     @property
     def skipped(self) -> bool:
-        return self.skip_reason is not None
+        return self.skip is not None
+
+    @property
+    def skip_reason(self) -> str | None:
+        """The skip as the summary words it."""
+        return None if self.skip is None else str(self.skip)
 
 
 def plan_session(ref: SessionRef, requested: tuple[str, ...], stored: LedgerEntry | None, *,
@@ -110,14 +116,12 @@ def plan_session(ref: SessionRef, requested: tuple[str, ...], stored: LedgerEntr
     """
     now = now or _utc_now()
     if not requested:
-        return SessionPlan(ref, (), skip_reason="none of the chosen tables is kept for it "
-                                                "(the standings come with the race)")
+        return SessionPlan(ref, (), Skip(SkipReason.NO_TABLES))
     if ref.start_utc is not None and ref.start_utc > now:
-        return SessionPlan(ref, (), skip_reason="not held yet")
+        return SessionPlan(ref, (), Skip(SkipReason.NOT_HELD_YET))
     ready_at = watching.ready_at(ref) if watching else None
     if ready_at is not None and ready_at > now:
-        return SessionPlan(ref, (), skip_reason=f"waiting for its data until "
-                                                f"{ready_at:%Y-%m-%d %H:%M} UTC")
+        return SessionPlan(ref, (), Skip(SkipReason.WAITING_FOR_DATA, until_utc=ready_at))
     if force or stored is None:
         return SessionPlan(ref, requested)
     stale = refresh.stale_reason(stored) if refresh else None
@@ -125,24 +129,22 @@ def plan_session(ref: SessionRef, requested: tuple[str, ...], stored: LedgerEntr
         return SessionPlan(ref, requested, note=stale)
     todo = tuple(t for t in requested if stored.status(t) != PartStatus.LOADED)
     if not todo:
-        return SessionPlan(ref, (), skip_reason="already stored")
+        return SessionPlan(ref, (), Skip(SkipReason.ALREADY_STORED))
     if (watching and ref.start_utc is not None
             and ref.start_utc + watching.give_up_after < now):
-        return SessionPlan(ref, (), skip_reason=f"stored; gave up waiting for "
-                                                f"{', '.join(todo)} (session too old)")
+        return SessionPlan(ref, (), Skip(SkipReason.GAVE_UP_WAITING, tables=todo))
     retried_only = all(stored.status(t) in (PartStatus.MISSING, PartStatus.PARTIAL)
                        for t in todo)
     if (retried_only and offline_cache_changed_utc is not None
             and stored.updated_at_utc >= offline_cache_changed_utc):
-        return SessionPlan(ref, (), skip_reason=f"stored; {', '.join(todo)} not in the "
-                                                f"offline FastF1 cache")
+        return SessionPlan(ref, (), Skip(SkipReason.NOT_IN_OFFLINE_CACHE, tables=todo))
     if any(table not in without_load for table in todo):
         todo = tuple(t for t in requested if t in todo or t in ride_along)
     return SessionPlan(ref, todo)
 
 
 def parts_to_record(plan: SessionPlan, fetched: FetchedSession, stored: LedgerEntry | None
-                    ) -> dict[str, tuple[PartStatus, str | None]]:
+                    ) -> Parts:
     """The ledger's new (status, reason) for each planned table after this load.
 
     A table FastF1 could not give this time but that is stored already keeps its rows

@@ -119,3 +119,85 @@ class FailureRecord:
     reason: str
     failed_runs: int
     failed_at_utc: dt.datetime
+
+
+class SkipReason(str, Enum):
+    """Why a session was not loaded (``--summary-json``'s ``skip_reason``)."""
+
+    NO_TABLES = "no_tables"                     # none of the chosen tables is kept for it
+    NOT_HELD_YET = "not_held_yet"               # its start is in the future
+    WAITING_FOR_DATA = "waiting_for_data"       # --watch: ended less than --watch-delay ago
+    ALREADY_STORED = "already_stored"           # every requested table is loaded
+    GAVE_UP_WAITING = "gave_up_waiting"         # --watch: too old to retry its gaps
+    NOT_IN_OFFLINE_CACHE = "not_in_offline_cache"   # its gaps: the offline cache lacks them
+    HELD_BY_ANOTHER_WORKER = "held_by_another_worker"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True)
+class Skip:
+    """A skip reason with what the sentence about it needs: the tables still missing
+    (``GAVE_UP_WAITING``, ``NOT_IN_OFFLINE_CACHE``), when the data is due
+    (``WAITING_FOR_DATA``); ``meanwhile``: found only once the session's claim was held
+    (another worker stored it after this run planned it)."""
+
+    reason: SkipReason
+    tables: tuple[str, ...] = ()
+    until_utc: dt.datetime | None = None
+    meanwhile: bool = False
+
+    def __str__(self) -> str:
+        tables = ", ".join(self.tables)
+        if self.reason is SkipReason.NO_TABLES:
+            text = "none of the chosen tables is kept for it (the standings come with the race)"
+        elif self.reason is SkipReason.NOT_HELD_YET:
+            text = "not held yet"
+        elif self.reason is SkipReason.WAITING_FOR_DATA:
+            text = f"waiting for its data until {self.until_utc:%Y-%m-%d %H:%M} UTC"
+        elif self.reason is SkipReason.ALREADY_STORED:
+            text = "already stored"
+        elif self.reason is SkipReason.GAVE_UP_WAITING:
+            text = f"stored; gave up waiting for {tables} (session too old)"
+        elif self.reason is SkipReason.NOT_IN_OFFLINE_CACHE:
+            text = f"stored; {tables} not in the offline FastF1 cache"
+        else:
+            text = "held by another worker"
+        return f"{text} (stored meanwhile)" if self.meanwhile else text
+
+
+Parts = dict[str, tuple[PartStatus, str | None]]     # table -> the ledger's (status, reason)
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """A session stored: rows (deleted, inserted) per table, the ledger's new status of
+    each table, why it was loaded again (a refresh), seconds per phase, attempts made."""
+
+    ref: SessionRef
+    counts: dict[str, tuple[int, int]]
+    parts: Parts
+    note: str | None = None
+    seconds: dict[str, float] = field(default_factory=dict)
+    attempts: int = 1
+
+
+@dataclass(frozen=True)
+class Skipped:
+    ref: SessionRef
+    skip: Skip
+
+
+@dataclass(frozen=True)
+class Failed:
+    """A session given up on: the library error class that ended it (``TransientError``
+    after its retries, ``FetchError``, ``WriteError``, ...) and its one-line reason."""
+
+    ref: SessionRef
+    error: type[Exception]
+    reason: str
+    attempts: int = 1
+
+
+Outcome = Loaded | Skipped | Failed

@@ -1,9 +1,10 @@
-"""The run summary: one typed outcome per planned session, printed as a short table and
-written as JSON (``--summary-json``; the shape is documented in README).
+"""The run summary: one typed outcome per selected session, printed as a short table and
+written as JSON (``--summary-json``; the shape is documented in docs/USAGE.md).
 
-The populator reports each session once, through ``record_skipped``, ``record_loaded``
-or ``record_failed``; every count is derived from those outcomes, so no counter can
-drift from the list of sessions. Each record also logs the session's one line.
+The run reports each session once, as a ``records.Loaded``, ``Skipped`` or ``Failed``
+(:meth:`RunSummary.record`); every count is derived from those outcomes, so no counter
+can drift from the list of sessions. Each record also logs the session's one line.
+``--plan`` has a report of its own (plan_report.py).
 """
 
 from __future__ import annotations
@@ -14,12 +15,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Literal, Mapping
 
-from .models import TABLE_NAMES, VIEW_NAMES
-from .records import PartStatus, SessionRef
+from .errors import Interrupted, RunAborted
+from .models import TABLE_NAMES
+from .records import Failed, Loaded, Outcome, PartStatus, SessionRef, Skipped
 
 log = logging.getLogger("f1db")
 
-Outcome = Literal["loaded", "skipped", "failed", "planned"]
+OutcomeName = Literal["loaded", "skipped", "failed"]
 
 
 @dataclass(frozen=True)
@@ -31,10 +33,11 @@ class SessionOutcome:
     year: int
     round_number: int
     session_type: str
-    outcome: Outcome
-    reason: str | None = None           # why it was skipped or failed; planned: what is next
+    outcome: OutcomeName
+    reason: str | None = None           # why it was skipped or failed (loaded: refreshed why)
+    skip_reason: str | None = None      # skipped: records.SkipReason's value
+    error: str | None = None            # failed: the error class, e.g. "TransientError"
     attempts: int | None = None         # loaded or failed: attempts made (retries + 1)
-    state: str | None = None            # planned: stored, partial, missing, failed, new, ...
     rows_inserted: dict[str, int] | None = None      # loaded: rows per table written
     rows_replaced: dict[str, int] | None = None      # loaded: stored rows replaced
     seconds: dict[str, float] | None = None          # loaded: seconds per phase
@@ -62,7 +65,14 @@ class SeasonSchedule:
     events: int                         # events in FastF1's schedule (testing: if asked)
     sessions: int                       # their sessions (event_sessions rows)
     refreshed: bool                     # this run rewrote the season's rows (they differed)
-    stored: int | None = None           # --plan: the season's rows in events now
+
+
+def seasons_text(years: tuple[int, ...]) -> str:
+    """``2021``, ``2018-2024`` or ``2019, 2021``."""
+    years = list(years)
+    if len(years) > 2 and years == list(range(years[0], years[-1] + 1)):
+        return f"{years[0]}-{years[-1]}"
+    return ", ".join(map(str, years))
 
 
 @dataclass
@@ -79,38 +89,42 @@ class RunSummary:
     abort_exit_code: int = 1            # 3 when the request budget was spent (--no-wait)
     stopped: str | None = None          # the signal's name (SIGTERM, SIGINT)
     stop_exit_code: int = 0
-    estimate: str | None = None         # plan only: the requests and time the rest needs
     schedules: list[SeasonSchedule] = field(default_factory=list)
     duration_seconds: float = 0.0
 
     @property
     def seasons(self) -> str:
-        """``2021``, ``2018-2024`` or ``2019, 2021``."""
-        years = list(self.years)
-        if len(years) > 2 and years == list(range(years[0], years[-1] + 1)):
-            return f"{years[0]}-{years[-1]}"
-        return ", ".join(map(str, years))
+        return seasons_text(self.years)
 
     # -- recording ---------------------------------------------------------------------------
 
-    def record_skipped(self, ref: SessionRef, reason: str) -> None:
-        self._add(ref, "skipped", reason=reason)
-        log.info("Skipped %s: %s", ref.label, reason)
+    def record(self, outcome: Outcome) -> None:
+        """One session's outcome, in schedule order, with its log line."""
+        if isinstance(outcome, Loaded):
+            self._record_loaded(outcome)
+        elif isinstance(outcome, Skipped):
+            self._add(outcome.ref, "skipped", reason=str(outcome.skip),
+                      skip_reason=outcome.skip.reason.value)
+            log.info("Skipped %s: %s", outcome.ref.label, outcome.skip)
+        elif isinstance(outcome, Failed):
+            self._add(outcome.ref, "failed", reason=outcome.reason,
+                      error=outcome.error.__name__, attempts=outcome.attempts)
+            log.error("Failed %s: %s", outcome.ref.label, outcome.reason)
+        else:
+            raise TypeError(f"not a session outcome: {outcome!r}")
 
-    def record_loaded(self, ref: SessionRef, counts: Mapping[str, tuple[int, int]],
-                      parts: Mapping[str, tuple[PartStatus, str | None]], *,
-                      attempts: int = 1, note: str | None = None,
-                      seconds: Mapping[str, float] | None = None) -> None:
+    def _record_loaded(self, loaded: Loaded) -> None:
         """``counts``: table -> (rows deleted, rows inserted); ``parts``: the ledger's new
         (status, reason) per table (plan.parts_to_record); ``seconds``: phase -> seconds
         (``fastf1``: the load, ``write``: the transaction, commit included)."""
-        seconds = {phase: round(value, 2) for phase, value in (seconds or {}).items()}
-        self._add(ref, "loaded", reason=note, attempts=attempts,
+        ref, counts = loaded.ref, loaded.counts
+        seconds = {phase: round(value, 2) for phase, value in loaded.seconds.items()}
+        self._add(ref, "loaded", reason=loaded.note, attempts=loaded.attempts,
                   rows_inserted={t: n for t, (_, n) in counts.items()},
                   rows_replaced={t: n for t, (n, _) in counts.items()},
                   seconds=seconds or None)
         gaps = []
-        for table, (status, reason) in parts.items():
+        for table, (status, reason) in loaded.parts.items():
             if status != PartStatus.LOADED:
                 self.missing.append(MissingPart(ref.label, table, str(status), reason or ""))
                 gaps.append(table)
@@ -120,30 +134,30 @@ class RunSummary:
                  _phases(seconds, sum(n for _, n in counts.values())))
 
     def record_schedule(self, year: int, events: int, sessions: int, *,
-                        refreshed: bool, stored: int | None = None) -> None:
-        self.schedules.append(SeasonSchedule(year, events, sessions, refreshed, stored))
-        if stored is not None:
-            return                      # --plan: shown in its table, nothing was written
+                        refreshed: bool) -> None:
+        self.schedules.append(SeasonSchedule(year, events, sessions, refreshed))
         log.info("Events of %s: %s events, %s sessions in FastF1's schedule (%s)", year,
                  events, sessions, "stored" if refreshed else "unchanged")
 
-    def record_failed(self, ref: SessionRef, reason: str, *, attempts: int = 1) -> None:
-        self._add(ref, "failed", reason=reason, attempts=attempts)
-        log.error("Failed %s: %s", ref.label, reason)
+    def record_stop(self, stop: Interrupted) -> None:
+        """A stop signal ended the run: the sessions in flight were rolled back."""
+        self.stopped, self.stop_exit_code = stop.signal_name, stop.exit_code
+        log.error("Stopped by %s: the sessions in flight were rolled back", stop.signal_name)
 
-    def record_planned(self, ref: SessionRef, state: str, next_step: str) -> None:
-        """``--plan``: what the ledger says of the session (``state``) and what a run
-        would do with it (``next_step``)."""
-        self._add(ref, "planned", state=state, reason=next_step)
+    def record_abort(self, error: RunAborted) -> None:
+        """A failure that made every further session pointless (a spent budget, ...)."""
+        self.aborted, self.abort_exit_code = str(error), error.exit_code
+        log.error("Stopped: %s", error)
 
-    def _add(self, ref: SessionRef, outcome: Outcome, **details) -> None:
+    def _add(self, ref: SessionRef, outcome: OutcomeName, **details) -> None:
         self.sessions.append(SessionOutcome(
-            session=ref.label, event=ref.event_name, year=ref.key.year, round_number=ref.key.round_number,
-            session_type=ref.key.session_type, outcome=outcome, **details))
+            session=ref.label, event=ref.event_name, year=ref.key.year,
+            round_number=ref.key.round_number, session_type=ref.key.session_type,
+            outcome=outcome, **details))
 
     # -- derived figures ---------------------------------------------------------------------
 
-    def _count(self, outcome: Outcome) -> int:
+    def _count(self, outcome: OutcomeName) -> int:
         return sum(1 for entry in self.sessions if entry.outcome == outcome)
 
     @property
@@ -201,7 +215,7 @@ class RunSummary:
             "schedules": [asdict(item) for item in self.schedules],
             "failures": [{"session": entry.session, "reason": entry.reason}
                          for entry in self.failures],
-            "aborted": self.aborted, "stopped": self.stopped, "estimate": self.estimate,
+            "aborted": self.aborted, "stopped": self.stopped,
             "duration_seconds": round(self.duration_seconds, 3),
             "exit_code": self.exit_code,
         }
@@ -240,31 +254,6 @@ class RunSummary:
         if self.stopped:
             lines.append(f"  STOPPED by {self.stopped}: the sessions in flight were rolled back; "
                          f"stored sessions are kept, run again to resume")
-        return "\n".join(lines)
-
-    def render_plan(self) -> str:
-        """``--plan``: per season and event, each session's state and what a run would do."""
-        shard = f" (shard {self.shard})" if self.shard else ""
-        lines = [f"Plan for {self.seasons}{shard} -> {self.database}"]
-        event = None
-        for entry in self.sessions:
-            heading = f"{entry.year} {entry.event}"
-            if heading != event:
-                event = heading
-                lines.append(f"  {heading}")
-            lines.append(f"    {entry.session_type:<18} {entry.state:<8} {entry.reason}")
-        states: dict[str, int] = {}
-        for entry in self.sessions:
-            states[entry.state] = states.get(entry.state, 0) + 1
-        lines.append("  sessions: " + ", ".join(f"{n} {state}" for state, n in states.items())
-                     if states else "  sessions: none selected")
-        lines.append(f"  views {', '.join(VIEW_NAMES)}: read from laps, nothing to load")
-        for item in self.schedules:
-            lines.append(f"  events {item.year}: {item.events} in FastF1's schedule "
-                         f"({item.sessions} sessions), {item.stored} stored in events; "
-                         f"every run stores the schedule as it is")
-        if self.estimate:
-            lines.append(f"  {self.estimate}")
         return "\n".join(lines)
 
 

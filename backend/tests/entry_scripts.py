@@ -32,8 +32,13 @@ SECRET = "TopSecret123"
 
 
 def script_env(**extra: str) -> dict[str, str]:
-    """This environment minus database/F1 settings, plus a proxy that refuses everything."""
+    """This environment minus database/F1 settings, plus a proxy that refuses everything.
+
+    ``PYTHONPATH`` names this checkout's backend/ and tests/: a child that runs code with
+    no script folder of its own on sys.path (``python -c``, runpy) imports this checkout's
+    f1db and test helpers, whichever checkout pip installed in place."""
     env = {key: value for key, value in os.environ.items() if key not in SCRUBBED}
+    env["PYTHONPATH"] = os.pathsep.join([str(BACKEND), str(BACKEND / "tests")])
     env.update({name: DEAD_PROXY for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy",
                                               "https_proxy")})
     env.update(NO_PROXY="127.0.0.1,localhost", no_proxy="127.0.0.1,localhost")

@@ -1,6 +1,6 @@
 """Stored rows compared with FastF1's own frames, value for value, by the data contract.
 
-Independent of f1db.transform and f1db.fetch: the expected value of each column is worked
+Independent of f1db.transform and f1db.sources: the expected value of each column is worked
 out here from FastF1's own objects and the models' declarations (source column and storage
 kind), so a bug in a reader or the transform cannot hide behind the same code computing
 both sides. Where FastF1 gives no DataFrame (``session_info``, the circuit, the standings,

@@ -1,44 +1,61 @@
 """The house rules of docs/ARCHITECTURE.md, checked on the source.
 
-Imports follow the data (plan -> fetch -> transform -> load -> summary): no stage imports a
-later one, and what stages share lives in modules that import no stage. FastF1 is imported
-by fetch alone. Read from the source text (``ast``), so a rule broken inside a function
-body counts too.
+Imports follow the data (plan -> sources -> transform -> load -> summary): no stage imports
+a later one, the foundations import no stage, and only the run and its facade see every
+stage. FastF1 is imported by the sources alone, database drivers by the dialects alone.
+Read from the source text (``ast``), so a rule broken inside a function body counts too.
+A package (sources/, dialects/, run/) counts as one module: the union of its files.
 """
 
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
 
 F1DB = Path(__file__).resolve().parents[1] / "f1db"
 
-# Stage of each pipeline module; a module may import only shared modules and modules of
-# its own or an earlier stage.
-STAGES = {"selection": 0, "shard": 0, "plan": 1, "budget": 2, "http_meter": 2, "fetch": 2,
-          "transform": 3, "load": 4, "ledger": 4, "claims": 4, "summary": 5}
-# Shared modules import no stage, and one another only so:
-SHARED_MAY_IMPORT = {"errors": set(), "records": set(), "models": set(),
-                     "dialects": {"errors", "records", "models"},
-                     "faults": {"errors", "dialects"}, "signals": {"errors"}}
-SHARED = set(SHARED_MAY_IMPORT)
+# What the stages share: each foundation imports only the foundations listed with it.
+FOUNDATIONS = {"errors": set(), "records": set(), "models": set(), "signals": {"errors"},
+               "config": {"errors"}, "dialects": {"errors", "records", "models"},
+               "faults": {"errors", "dialects"}}
+# The pipeline's stages, in the data's order: a stage imports foundations, and stages of
+# its own or an earlier number.
+STAGES = {"selection": 0, "shard": 0, "plan": 1, "sources": 2, "transform": 3,
+          "db": 4, "schema": 4, "load": 4, "ledger": 4, "claims": 4,
+          "summary": 5, "plan_report": 5}
+# What drives the stages (may import any of them), and the tools around the run.
+ORCHESTRATION = {"run", "populator"}
+TOOLS = {"progress": set(), "cli": {"config", "errors", "progress", "sources"},
+         "smoke": {"db", "models", "schema"}}
+PURE = ("selection", "shard", "plan", "transform", "records", "plan_report", "summary")
+
+
+def modules() -> set[str]:
+    """Every top-level f1db module and package."""
+    return ({path.stem for path in F1DB.glob("*.py")} - {"__init__"}) | {
+        path.parent.name for path in F1DB.glob("*/__init__.py")}
 
 
 def _files(module: str) -> list[Path]:
-    """The source files of a top-level f1db module or package."""
     package = F1DB / module
-    return sorted(package.glob("*.py")) if package.is_dir() else [F1DB / f"{module}.py"]
+    return sorted(package.rglob("*.py")) if package.is_dir() else [F1DB / f"{module}.py"]
+
+
+def _trees(module: str):
+    for path in _files(module):
+        yield path, ast.parse(path.read_text())
 
 
 def f1db_imports(module: str) -> set[str]:
     """The top-level f1db modules and packages ``module`` imports, wherever in its files
-    (a package's imports of its own modules excluded)."""
+    (a package's imports of its own modules left out)."""
     found = set()
-    for path in _files(module):
+    for path, tree in _trees(module):
         depth = len(path.relative_to(F1DB).parts)          # 1: f1db/x.py, 2: f1db/pkg/x.py
-        for node in ast.walk(ast.parse(path.read_text())):
+        for node in ast.walk(tree):
             if isinstance(node, ast.ImportFrom):
                 if node.level == depth:                    # relative to the f1db package
                     found.update([node.module.split(".")[0]] if node.module
@@ -53,8 +70,8 @@ def f1db_imports(module: str) -> set[str]:
 
 def third_party_imports(module: str) -> set[str]:
     found = set()
-    for path in _files(module):
-        for node in ast.walk(ast.parse(path.read_text())):
+    for _, tree in _trees(module):
+        for node in ast.walk(tree):
             if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
                 found.add(node.module.split(".")[0])
             elif isinstance(node, ast.Import):
@@ -63,42 +80,92 @@ def third_party_imports(module: str) -> set[str]:
 
 
 def test_every_module_is_classified():
-    modules = ({path.stem for path in F1DB.glob("*.py")} - {"__init__"}) | {
-        path.parent.name for path in F1DB.glob("*/__init__.py")}
-    others = {"config", "db", "schema", "populator", "progress", "cli", "smoke", "write_behind"}
-    assert modules == set(STAGES) | SHARED | others
+    assert modules() == set(FOUNDATIONS) | set(STAGES) | ORCHESTRATION | set(TOOLS)
 
 
 def test_the_import_reader_sees_every_f1db_import():
     """The control for the rules below, which pass whenever f1db_imports finds nothing:
-    the populator imports every stage and some modules that are neither stage nor shared."""
-    assert f1db_imports("populator") >= (set(STAGES) - {"http_meter"}) | {
-        "config", "db", "errors", "models"}
+    the run and its facade import every stage but one, dialects import from their parent."""
+    seen = f1db_imports("run") | f1db_imports("populator")
+    assert seen >= set(STAGES) - {"plan_report", "shard", "schema"}
+    assert f1db_imports("dialects") == {"errors", "records", "models"}
 
 
 @pytest.mark.parametrize("module", sorted(STAGES))
 def test_no_stage_imports_a_later_stage(module):
     for imported in f1db_imports(module):
-        if imported in SHARED:
+        if imported in FOUNDATIONS:
             continue
         assert imported in STAGES, f"{module} imports {imported}, which is not a stage"
         assert STAGES[imported] <= STAGES[module], (
             f"{module} (stage {STAGES[module]}) imports the later stage {imported}")
 
 
-@pytest.mark.parametrize("module", sorted(SHARED))
-def test_shared_records_import_no_stage(module):
-    assert f1db_imports(module) <= SHARED_MAY_IMPORT[module]
+@pytest.mark.parametrize("module", sorted(FOUNDATIONS))
+def test_foundations_import_no_stage(module):
+    assert f1db_imports(module) <= FOUNDATIONS[module]
 
 
-def test_fastf1_is_imported_by_fetch_alone():
-    modules = {path.stem for path in F1DB.glob("*.py")} | {
-        path.parent.name for path in F1DB.glob("*/__init__.py")}
-    importers = {module for module in modules if "fastf1" in third_party_imports(module)}
-    assert importers == {"fetch"}
+@pytest.mark.parametrize("module", sorted(TOOLS))
+def test_tools_import_what_they_say(module):
+    assert f1db_imports(module) <= TOOLS[module]
 
 
-@pytest.mark.parametrize("module", ["selection", "shard", "plan", "transform", "records"])
+def test_fastf1_is_imported_by_the_sources_alone():
+    importers = {module for module in modules() if "fastf1" in third_party_imports(module)}
+    assert importers == {"sources"}
+
+
+def private_fastf1_reaches(path: Path) -> list[str]:
+    """Names FastF1 keeps private (``_X``) that ``path`` imports from a FastF1 module or
+    reads off anything imported from one."""
+    tree = ast.parse(path.read_text())
+    from_fastf1, found = set(), []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("fastf1"):
+            from_fastf1.update(alias.asname or alias.name for alias in node.names)
+            found += [f"{path.name}: from {node.module} import {alias.name}"
+                      for alias in node.names if alias.name.startswith("_")]
+        elif isinstance(node, ast.Import):
+            from_fastf1.update((alias.asname or alias.name).split(".")[0]
+                               for alias in node.names if alias.name.startswith("fastf1"))
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Attribute) and node.attr.startswith("_")
+                and not node.attr.startswith("__")):
+            root = node.value
+            while isinstance(root, ast.Attribute):
+                root = root.value
+            if isinstance(root, ast.Name) and root.id in from_fastf1:
+                found.append(f"{path.name}:{node.lineno} {ast.unparse(node)}")
+    return found
+
+
+def test_fastf1_internals_are_read_by_the_compatibility_module_alone():
+    compat = F1DB / "sources" / "fastf1_compat.py"
+    assert len(private_fastf1_reaches(compat)) >= 4      # the control: it sees them there
+    assert [found for path in F1DB.rglob("*.py") if path != compat
+            for found in private_fastf1_reaches(path)] == []
+
+
+def test_database_drivers_are_known_to_the_dialects_alone():
+    """What differs between PostgreSQL and SQLite lives in dialects/: no other module
+    imports a driver or SQLAlchemy's dialect modules, or asks which database it talks to
+    (config and db resolve URLs and open engines, and may name them)."""
+    for module in modules() - {"dialects"}:
+        assert not {"pg8000"} & third_party_imports(module), module
+        for path, tree in _trees(module):
+            for node in ast.walk(tree):
+                if isinstance(node, ast.ImportFrom) and node.module:
+                    assert not node.module.startswith("sqlalchemy.dialects"), path
+            if module in ("config", "db"):
+                continue
+            text = path.read_text()
+            assert not re.search(r"dialect(\.name)?\s*==", text), path
+            if module != "sources":              # the request budget's own SQLite file
+                assert "import sqlite3" not in text, path
+
+
+@pytest.mark.parametrize("module", PURE)
 def test_pure_modules_touch_no_database_or_fastf1(module):
     assert not {"fastf1", "pg8000", "sqlite3", "google"} & third_party_imports(module)
-    assert not {"db", "ledger", "load", "fetch", "schema"} & f1db_imports(module)
+    assert not {"db", "ledger", "load", "sources", "schema", "dialects"} & f1db_imports(module)

@@ -13,7 +13,7 @@ import textwrap
 
 import pytest
 
-from f1db.budget import HOUR, RequestBudget
+from f1db.sources.budget import HOUR, RequestBudget
 from f1db.errors import ConfigError, RequestBudgetSpent, UsageError
 from f1db.progress import NullProgress, TqdmProgress
 
@@ -187,7 +187,7 @@ def test_seconds_needed_for_a_backfill_is_about_a_day(tmp_path, clock):
 
 CHILD = textwrap.dedent("""
     import os, sys, time
-    from f1db.budget import RequestBudget
+    from f1db.sources.budget import RequestBudget
     path, per_hour, attempts, go = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
     budget = RequestBudget(path, requests_per_hour=per_hour)
     while not os.path.exists(go):
@@ -231,7 +231,7 @@ def test_processes_sharing_one_file_never_exceed_or_lose_a_count(tmp_path, journ
 
 FAST_CHILD = textwrap.dedent("""
     import os, sys, time
-    from f1db.budget import RequestBudget
+    from f1db.sources.budget import RequestBudget
 
     class FastClock:            # an hour passes every second: the window slides all along
         def time(self):

@@ -13,9 +13,9 @@ import requests_cache
 from requests.adapters import HTTPAdapter
 from urllib3 import HTTPResponse
 
-from f1db.budget import RequestBudget
+from f1db.sources.budget import RequestBudget
 from f1db.errors import RequestBudgetSpent
-from f1db.http_meter import RequestMeter
+from f1db.sources.http_meter import RequestMeter
 
 from fastf1_replay import load_recordings, recordings_available, replaying
 from synthetic_telemetry import restoring_fastf1_cache, unthrottled

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 from sqlalchemy.exc import OperationalError
 
-import f1db.populator as populator_module
+import f1db.run.session_job as session_job_module
 from helpers import row_counts, run_populator
 
 BAKU = dict(events=("Azerbaijan",), sessions=("SS", "S"))
@@ -50,7 +50,7 @@ def fail_loading(monkeypatch, session_name: str, failure) -> None:
 
 def test_a_crash_while_writing_leaves_no_trace_of_that_session(recorded_cache, database_url,
                                                                monkeypatch):
-    real = populator_module.replace_session_rows
+    real = session_job_module.replace_session_rows
     calls = {"n": 0}
 
     def crash_on_third_table(connection, table, key, frames, **options):
@@ -59,18 +59,18 @@ def test_a_crash_while_writing_leaves_no_trace_of_that_session(recorded_cache, d
             raise KeyboardInterrupt     # like Ctrl-C in the middle of a session
         return real(connection, table, key, frames, **options)
 
-    monkeypatch.setattr(populator_module, "replace_session_rows", crash_on_third_table)
+    monkeypatch.setattr(session_job_module, "replace_session_rows", crash_on_third_table)
     with pytest.raises(KeyboardInterrupt):
         run(database_url, recorded_cache)
     assert set(row_counts(database_url).values()) == {0}     # first session rolled back whole
 
-    monkeypatch.setattr(populator_module, "replace_session_rows", real)
+    monkeypatch.setattr(session_job_module, "replace_session_rows", real)
     summary = run(database_url, recorded_cache)
     assert summary.sessions_loaded == 2 and summary.exit_code == 0
 
 
 def test_a_dropped_connection_is_retried(recorded_cache, database_url, monkeypatch):
-    real = populator_module.replace_session_rows
+    real = session_job_module.replace_session_rows
     dropped = {"done": False}
 
     def drop_once(connection, table, key, frames, **options):
@@ -80,7 +80,7 @@ def test_a_dropped_connection_is_retried(recorded_cache, database_url, monkeypat
                                    connection_invalidated=True)
         return real(connection, table, key, frames, **options)
 
-    monkeypatch.setattr(populator_module, "replace_session_rows", drop_once)
+    monkeypatch.setattr(session_job_module, "replace_session_rows", drop_once)
     summary = run(database_url, recorded_cache, retry_wait=0)
     assert dropped["done"] and summary.sessions_loaded == 2 and summary.sessions_failed == 0
     assert [entry.attempts for entry in summary.sessions] == [2, 1]
@@ -95,7 +95,7 @@ def test_a_database_that_stays_gone_fails_each_session_after_its_retries(
                                connection_invalidated=True)
 
     waits = []
-    monkeypatch.setattr(populator_module, "replace_session_rows", always_drop)
+    monkeypatch.setattr(session_job_module, "replace_session_rows", always_drop)
     summary = run(sqlite_url, recorded_cache, retries=2, retry_wait=1,
                   clock=FakeClock(on_sleep=waits.append))
     assert summary.sessions_failed == 2 and summary.exit_code == 1 and not summary.aborted

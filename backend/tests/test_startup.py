@@ -29,7 +29,7 @@ from entry_scripts import (ITALY_FP2, MIGRATE, POPULATE, SMOKE, offline, script_
 from f1db import cli, schema
 from f1db.config import resolve_database
 from f1db.db import open_database
-from f1db.fetch import SESSION_ABBREVIATIONS
+from f1db.sources.events import SESSION_ABBREVIATIONS
 from f1db.models import TABLE_NAMES
 
 HEAVY = ("pandas", "numpy", "sqlalchemy", "alembic", "fastf1")

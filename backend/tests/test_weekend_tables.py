@@ -434,22 +434,22 @@ def test_plan_lists_the_new_tables_and_the_events(recorded_cache, database_url, 
                                    2022)["event_sessions"])
     new = plan(database_url, recorded_cache, BAHRAIN_RACE)
     [race] = new.sessions
-    assert race.state == "new" and race.reason == "load " + ", ".join(TABLE_NAMES)
+    assert race.state == "new" and race.next_step == "load " + ", ".join(TABLE_NAMES)
     assert (f"events 2022: {events} in FastF1's schedule ({sessions} sessions), 0 stored "
-            f"in events") in new.render_plan()
-    assert "views stints, pit_stops: read from laps, nothing to load" in new.render_plan()
+            f"in events") in new.render()
+    assert "views stints, pit_stops: read from laps, nothing to load" in new.render()
 
     practice = plan(database_url, recorded_cache, ITALY_FP2)
-    assert practice.sessions[0].reason == "load " + ", ".join(
+    assert practice.sessions[0].next_step == "load " + ", ".join(
         table for table in TABLE_NAMES if table not in STANDINGS)
 
     populate(database_url, recorded_cache, BAHRAIN_RACE, tables=BAHRAIN_AVAILABLE)
     before = row_counts(engine, EVERY_COUNT)
     later = plan(database_url, recorded_cache, BAHRAIN_RACE,
                  tables=BAHRAIN_AVAILABLE + STANDINGS)
-    assert later.sessions[0].reason == "load driver_standings, constructor_standings"
+    assert later.sessions[0].next_step == "load driver_standings, constructor_standings"
     assert f"events 2022: {events} in FastF1's schedule ({sessions} sessions), {events} " \
-           f"stored in events" in later.render_plan()
+           f"stored in events" in later.render()
     assert row_counts(engine, EVERY_COUNT) == before            # --plan writes nothing
 
 
@@ -458,8 +458,8 @@ def test_standings_requests_go_through_the_shared_request_budget(recordings, sql
     """Online (the replay standing in for the network, an empty FastF1 cache): the two
     Jolpica requests of the standings pass the request meter, are charged to the
     machine-wide budget as Jolpica requests, and need no Session.load."""
-    from f1db.budget import RequestBudget
-    from f1db.fetch import BUDGET_FILE
+    from f1db.sources.budget import RequestBudget
+    from f1db.sources.fastf1_source import BUDGET_FILE
     from synthetic_jolpica import constructor_standings_url, driver_standings_url
 
     year, event, identifier, name, round_number = BAHRAIN_RACE

@@ -20,7 +20,8 @@ from f1db.db import open_database
 from f1db.ledger import read_failures
 from f1db.populator import DatabasePopulator
 from f1db.schema import require_current_schema
-from f1db.write_behind import WriteBehind
+from f1db.run.session_job import SessionJob
+from f1db.run.write_behind import WriteBehind
 from helpers import ALL_TABLES, row_counts, stored_sessions
 
 BAKU = dict(events=("Azerbaijan",), sessions=("SS", "S"), tables=BAKU_TABLES)
@@ -31,21 +32,21 @@ class Timeline:
     """(what, session type, start, end) of each FastF1 load and each write of a run, and
     the thread each write ran in."""
 
-    def __init__(self, populator: DatabasePopulator):
+    def __init__(self, populator: DatabasePopulator, monkeypatch):
         self.spans: list[tuple[str, str, float, float]] = []
         self.threads: dict[str, str] = {}
         self._lock = threading.Lock()
-        fetch, write = populator.source.fetch_session, populator._write
+        fetch, write = populator.source.fetch_session, SessionJob.write
 
         def timed_fetch(ref, tables):
             return self._time("load", ref.key.session_type, fetch, ref, tables)
 
-        def timed_write(job):
+        def timed_write(job, fetched):
             self.threads[job.ref.key.session_type] = threading.current_thread().name
-            return self._time("write", job.ref.key.session_type, write, job)
+            return self._time("write", job.ref.key.session_type, write, job, fetched)
 
         populator.source.fetch_session = timed_fetch
-        populator._write = timed_write
+        monkeypatch.setattr(SessionJob, "write", timed_write)
 
     def _time(self, what, session_type, function, *args):
         started = time.monotonic()
@@ -64,11 +65,12 @@ class Timeline:
 def run_baku(database_url, cache, **options):
     populator = DatabasePopulator(2023, database_url=database_url, offline=True,
                                   cache_dir=cache, **{**BAKU, **options})
-    timeline = Timeline(populator)
-    try:
-        return populator.populate_database(), timeline
-    finally:
-        populator.close()
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        timeline = Timeline(populator, monkeypatch)
+        try:
+            return populator.populate_database(), timeline
+        finally:
+            populator.close()
 
 
 def create_schema(database_url: str) -> None:

@@ -59,6 +59,19 @@ def named_lock_name(label: str) -> str:
 SCHEMA_LOCK_NAME = "f1db: schema migration"
 
 
+def is_driver_error(error: BaseException) -> bool:
+    """pg8000's own exceptions (they arrive unwrapped by SQLAlchemy from inside COPY)."""
+    return type(error).__module__.startswith("pg8000")
+
+
+def is_dropped_connection(error: BaseException) -> bool:
+    """pg8000 reports a dropped socket as InterfaceError("network error" / "connection is
+    closed"), and a socket it could not write as one wrapping an OSError."""
+    text = str(error).lower()
+    return type(error).__name__ == "InterfaceError" and (
+        "network error" in text or "closed" in text or isinstance(error.__cause__, OSError))
+
+
 class _PostgresClaim(Claim):
     """A claim is an open transaction holding the session's advisory lock: the ledger is
     read and the rows written in it, so the lock ends with the write's commit."""

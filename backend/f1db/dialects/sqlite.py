@@ -44,6 +44,16 @@ SQLITE_BUSY_SECONDS = 120
 BUSY_WORDS = ("database is locked", "database is busy")
 
 
+def is_driver_error(error: BaseException) -> bool:
+    return isinstance(error, sqlite3.Error)
+
+
+def is_busy(error: BaseException) -> bool:
+    """Another connection holds the file's write lock (beyond the busy timeout): passes."""
+    return (isinstance(error, sqlite3.OperationalError)
+            and any(words in str(error).lower() for words in BUSY_WORDS))
+
+
 def database_file(engine: Engine) -> Path:
     return Path(engine.url.database).expanduser().resolve()
 

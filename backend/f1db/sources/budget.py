@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from .errors import ConfigError, RequestBudgetSpent, UsageError
+from ..errors import ConfigError, RequestBudgetSpent, UsageError
 
 HOUR = 3600.0
 MIN_INTERVAL = 0.25            # FastF1 waits at least this long between two requests

@@ -31,7 +31,7 @@ from urllib.parse import urlsplit
 import requests
 
 from .budget import Countdown, RequestBudget, is_jolpica
-from .errors import RequestBudgetSpent
+from ..errors import RequestBudgetSpent
 
 
 class RequestMeter:

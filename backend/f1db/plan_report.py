@@ -1,0 +1,145 @@
+"""``--plan``'s report: per season and event, what is stored and what a run would do.
+
+Built from the ledger and the schedules alone (nothing loaded, nothing written), printed
+as a table and written as JSON (``--plan --summary-json``; docs/USAGE.md has the shape).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from .models import VIEW_NAMES
+from .plan import SessionPlan
+from .records import FailureRecord, LedgerEntry, PartStatus, SessionRef
+from .summary import seasons_text
+
+
+@dataclass(frozen=True)
+class PlannedSession:
+    """What the ledger says of one selected session (``state``: stored, partial, missing,
+    failed or new) and what a run would do with it (``next_step``)."""
+
+    ref: SessionRef
+    state: str
+    next_step: str
+
+    def to_json(self) -> dict:
+        ref = self.ref
+        return {"session": ref.label, "event": ref.event_name, "year": ref.key.year,
+                "round_number": ref.key.round_number, "session_type": ref.key.session_type,
+                "outcome": "planned", "state": self.state, "reason": self.next_step}
+
+
+@dataclass(frozen=True)
+class PlannedSchedule:
+    """A season's events in FastF1's schedule against those stored in ``events``."""
+
+    year: int
+    events: int
+    sessions: int
+    stored: int
+
+
+@dataclass
+class PlanReport:
+    years: tuple[int, ...]
+    database: str
+    shard: str | None = None
+    sessions: list[PlannedSession] = field(default_factory=list)
+    schedules: list[PlannedSchedule] = field(default_factory=list)
+    estimate: str | None = None         # the requests and time the sessions to load need
+    fastf1_loads: int = 0               # always 0: a plan loads no session
+    requests: int = 0                   # network requests made (schedules not cached yet)
+    duration_seconds: float = 0.0
+    exit_code: int = 0                  # a plan that could be made always exits 0
+
+    @property
+    def seasons(self) -> str:
+        return seasons_text(self.years)
+
+    def add(self, plan: SessionPlan, stored: LedgerEntry | None,
+            failure: FailureRecord | None) -> None:
+        self.sessions.append(PlannedSession(plan.ref, *describe_plan(plan, stored, failure)))
+
+    def to_json(self) -> dict:
+        return {"years": list(self.years), "database": self.database, "shard": self.shard,
+                "sessions_planned": len(self.sessions),
+                "sessions": [entry.to_json() for entry in self.sessions],
+                "schedules": [asdict(item) for item in self.schedules],
+                "estimate": self.estimate,
+                "fastf1_loads": self.fastf1_loads, "requests": self.requests,
+                "duration_seconds": round(self.duration_seconds, 3),
+                "exit_code": self.exit_code}
+
+    def write_json(self, path: Path) -> None:
+        path.write_text(json.dumps(self.to_json(), indent=2) + "\n")
+
+    def render(self) -> str:
+        shard = f" (shard {self.shard})" if self.shard else ""
+        lines = [f"Plan for {self.seasons}{shard} -> {self.database}"]
+        event = None
+        for entry in self.sessions:
+            heading = f"{entry.ref.key.year} {entry.ref.event_name}"
+            if heading != event:
+                event = heading
+                lines.append(f"  {heading}")
+            lines.append(f"    {entry.ref.key.session_type:<18} {entry.state:<8} "
+                         f"{entry.next_step}")
+        states: dict[str, int] = {}
+        for entry in self.sessions:
+            states[entry.state] = states.get(entry.state, 0) + 1
+        lines.append("  sessions: " + ", ".join(f"{n} {state}" for state, n in states.items())
+                     if states else "  sessions: none selected")
+        lines.append(f"  views {', '.join(VIEW_NAMES)}: read from laps, nothing to load")
+        for item in self.schedules:
+            lines.append(f"  events {item.year}: {item.events} in FastF1's schedule "
+                         f"({item.sessions} sessions), {item.stored} stored in events; "
+                         f"every run stores the schedule as it is")
+        if self.estimate:
+            lines.append(f"  {self.estimate}")
+        return "\n".join(lines)
+
+
+def describe_plan(plan: SessionPlan, stored: LedgerEntry | None,
+                  failure: FailureRecord | None) -> tuple[str, str]:
+    """(state, next step) of a session for ``--plan``."""
+    if stored is None:
+        if failure is not None:
+            state = "failed"
+            when = failure.failed_at_utc.strftime("%Y-%m-%d %H:%M")
+            detail = f"failed {failure.failed_runs}x, last {when} UTC: {failure.reason}"
+        else:
+            state, detail = "new", ""
+    else:
+        gaps = {table: status for table, status in stored.statuses.items()
+                if status != PartStatus.LOADED}
+        state = ("partial" if PartStatus.PARTIAL in gaps.values()
+                 else "missing" if gaps else "stored")
+        detail = ", ".join(f"{table} {status}" for table, status in sorted(gaps.items()))
+    if plan.skipped:
+        step = str(plan.skip)
+    else:
+        step = f"load {', '.join(plan.tables)}" + (f" ({plan.note})" if plan.note else "")
+    return state, step + (f"; {detail}" if detail else "")
+
+
+def estimate_text(sessions: int, requests: int, jolpica: int, *, offline: bool,
+                  seconds: float) -> str:
+    """What loading the rest costs: ``seconds`` is the wait under the rate limits."""
+    if not sessions:
+        return "nothing to load"
+    if offline:
+        return (f"{sessions} sessions to load from the FastF1 cache "
+                f"(offline: no network requests)")
+    waiting = (f"about {_duration(seconds)} under the rate limits" if seconds >= 60
+               else "within this hour's request budget")
+    return (f"{sessions} sessions to load: at most {requests} network requests "
+            f"({jolpica} to Jolpica; cached responses cost none), {waiting} "
+            f"(FastF1's parsing and the writes come on top)")
+
+
+def _duration(seconds: float) -> str:
+    hours, minutes = divmod(round(seconds / 60), 60)
+    return f"{hours} h {minutes} min" if hours else f"{minutes} min"
