@@ -11,8 +11,8 @@ How to run (from the repository root; no network needed, ../shared/fastf1-record
 missing or was built for something else; run it alone to build a cache ahead of time.
 
 What it builds: the recorded sessions' HTTP responses (replayed from
-../shared/fastf1-recorded by ``tests/fastf1_replay.py``) plus synthetic ``CarData.z`` /
-``Position.z`` pages (``tests/synthetic_telemetry.py``: the recordings hold no car or
+../shared/fastf1-recorded by ``tests/support/fastf1_replay.py``) plus synthetic ``CarData.z`` /
+``Position.z`` pages (``tests/support/synthetic_telemetry.py``: the recordings hold no car or
 position data) of ``--seconds`` seconds at 4 Hz for each session's drivers.
 
 * The race (default): the recorded 2021 Italian GP FP2 with 7200 s of telemetry for its 20
@@ -90,8 +90,9 @@ def build_cache(directory: Path, sessions: list[tuple], seconds: float) -> None:
     quiet()
     import fastf1
     fastf1.set_log_level("ERROR")   # its warnings are about the recordings, known and harmless
-    from fastf1_replay import RECORDED_DIR, load_recordings, recordings_available, replaying
-    from synthetic_telemetry import add_session_telemetry, restoring_fastf1_cache, unthrottled
+    from support.fastf1_replay import RECORDED_DIR, load_recordings, recordings_available, replaying
+    from support.synthetic_telemetry import (add_session_telemetry, restoring_fastf1_cache,
+                                             unthrottled)
 
     spec = built_spec(directory)
     if spec is not None:      # kept caches may be shared: never deleted here

@@ -70,11 +70,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench_cache import RACE, SCRIPT as CACHE_SCRIPT, SEVERAL_SESSIONS, cache_is_built, copy_cold
 from timing import (BACKEND_DIR, DATABASES, HZ, ChildRun, fail, fresh_database, json_last_line,
-                    machine, machine_line, median, parse_databases, peak_rss_mb,
-                    postgres_rows, run_child, run_script)
-from bench_cache import (RACE, SCRIPT as CACHE_SCRIPT, SEVERAL_SESSIONS, cache_is_built,
-                         copy_cold)
+                    machine, machine_line, median, parse_databases, peak_rss_mb, postgres_rows,
+                    run_child, run_script)
 
 SCRIPT = Path(__file__).resolve()
 POPULATE = BACKEND_DIR / "populate_db.py"

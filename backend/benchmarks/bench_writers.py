@@ -55,10 +55,7 @@ import uuid
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
-BACKEND_DIR = Path(__file__).resolve().parents[1]
-for _path in (BACKEND_DIR / "tests", BACKEND_DIR):     # backend/ first: `import f1db`
-    if str(_path) not in sys.path:
-        sys.path.insert(0, str(_path))
+import timing  # noqa: F401  (puts this checkout's f1db and tests/support on sys.path)
 
 DEFAULT_ROWS = 300_000
 ORM_ROWS = 20_000          # the ORM writes ~3,500 rows/s: 300k rows would take minutes
@@ -80,6 +77,7 @@ def telemetry_chunks(rows: int, drivers: int = len(DRIVERS)):
     their session key. Values like FastF1's car data: whole-number channels, ms times."""
     import numpy as np
     import pandas as pd
+
     from f1db.models import Base
     from f1db.records import SessionKey
     from f1db.transform import table_frame
@@ -188,6 +186,7 @@ class Target:
 
     def __init__(self, url: str):
         from sqlalchemy import event, text
+
         from f1db.config import resolve_database
         from f1db.db import open_database
         from f1db.models import Base
@@ -252,6 +251,7 @@ class Target:
 def _orm(target: Target, chunks: list, key) -> int:
     import pandas as pd
     from sqlalchemy.orm import Session
+
     from f1db.models import Telemetry
 
     frame = pd.concat(chunks, ignore_index=True).iloc[:ORM_ROWS]
@@ -318,6 +318,7 @@ def _pyarrow_csv(target: Target, chunks: list, key) -> int:
 def _loader(one_frame: bool):
     def write(target: Target, chunks: list, key) -> int:
         import pandas as pd
+
         from f1db.load import replace_session_rows
 
         frames = pd.concat(chunks, ignore_index=True) if one_frame else iter(chunks)
@@ -495,7 +496,7 @@ def main(argv=None) -> None:
         results = compare_writers(args.rows, args.url, repeats=args.repeats,
                                   progress=lambda line: print("  " + line, flush=True))
     else:
-        from scratch_postgres import PostgresUnavailable, scratch_postgres_database
+        from support.scratch_postgres import PostgresUnavailable, scratch_postgres_database
 
         try:
             with scratch_postgres_database("f1db_bench") as url:

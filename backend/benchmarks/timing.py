@@ -35,7 +35,9 @@ BENCH_DIR = Path(__file__).resolve().parent
 BACKEND_DIR = BENCH_DIR.parent
 REPO = BACKEND_DIR.parent
 TESTS_DIR = BACKEND_DIR / "tests"
-for _path in (TESTS_DIR, BACKEND_DIR):  # backend/ ends up first: `import f1db`
+# The benchmarks measure this checkout: its f1db (whichever checkout pip installed in
+# place) and the tests' support package (recorded sessions, synthetic telemetry).
+for _path in (TESTS_DIR, BACKEND_DIR):
     if str(_path) not in sys.path:
         sys.path.insert(0, str(_path))
 
@@ -92,7 +94,7 @@ def fresh_database(kind: str, workdir: Path):
             for suffix in ("", "-wal", "-shm"):
                 Path(str(path) + suffix).unlink(missing_ok=True)
         return
-    from scratch_postgres import PostgresUnavailable, scratch_postgres_database
+    from support.scratch_postgres import PostgresUnavailable, scratch_postgres_database
 
     try:
         with scratch_postgres_database("f1db_bench") as url:
@@ -104,7 +106,8 @@ def fresh_database(kind: str, workdir: Path):
 def postgres_rows(url: str, sql: str) -> list[list]:
     """Rows of one query on the database of a ``fresh_database`` PostgreSQL URL (pg8000)."""
     import pg8000.native
-    from scratch_postgres import POSTGRES
+
+    from support.scratch_postgres import POSTGRES
 
     connection = pg8000.native.Connection(**{**POSTGRES, "database": url.rsplit("/", 1)[1]},
                                           timeout=30)

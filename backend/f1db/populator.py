@@ -15,7 +15,6 @@ import time
 from pathlib import Path
 from typing import Iterable
 
-from .sources.budget import SystemClock
 from .claims import SessionClaims
 from .config import resolve_cache_dir, resolve_database
 from .db import Database, open_database
@@ -26,12 +25,6 @@ from .plan import SessionPlan, Watching, plan_session
 from .plan_report import PlanReport
 from .progress import NullProgress
 from .records import EventRef, LedgerEntry, SessionRef
-from .schema import require_current_schema
-from .selection import (RIDE_ALONG, WITHOUT_LOAD, check_max_events, select_sessions,
-                        tables_of_session)
-from .shard import Shard, shard_keys
-from .sources.fastf1_source import FastF1Source
-from .summary import RunSummary
 from .run.calendar import refresh_calendar
 from .run.options import RunOptions
 from .run.planning import plan_selection
@@ -40,6 +33,13 @@ from .run.runner import SessionRunner
 from .run.session_job import RunContext
 from .run.watch import watch as watch_season
 from .run.write_behind import WriteBehind
+from .schema import require_current_schema
+from .selection import (RIDE_ALONG, WITHOUT_LOAD, check_max_events, select_sessions,
+                        tables_of_session)
+from .shard import Shard, shard_keys
+from .sources.budget import SystemClock
+from .sources.fastf1_source import FastF1Source
+from .summary import RunSummary
 
 log = logging.getLogger("f1db")
 

@@ -13,43 +13,34 @@ import ipaddress
 import os
 import shutil
 import socket
-import sys
 from pathlib import Path
 
 import pytest
 
-TESTS_DIR = Path(__file__).resolve().parent
-BACKEND_DIR = TESTS_DIR.parent
-for _path in (TESTS_DIR, BACKEND_DIR):  # backend/ ends up first: `import f1db`
-    if str(_path) not in sys.path:
-        sys.path.insert(0, str(_path))
+from support.database import row_counts
+from support.entry_scripts import ITALY_FP2, REPO, offline, run_script, sqlite_url_of
+from support.fastf1_replay import load_recordings, recordings_available, replaying
+from support.recorded import RECORDED_SESSIONS, RECORDED_STANDINGS, RECORDED_TELEMETRY
+from support.scratch_postgres import PostgresUnavailable, scratch_postgres_database
+from support.synthetic_circuits import monza_2021
+from support.synthetic_jolpica import standings_responses
+from support.synthetic_telemetry import (add_session_telemetry, restoring_fastf1_cache,
+                                         samples_per_driver, unthrottled)
 
-from entry_scripts import ITALY_FP2, REPO, offline, run_script, sqlite_url_of  # noqa: E402
-from fastf1_replay import load_recordings, recordings_available, replaying  # noqa: E402
-from helpers import row_counts  # noqa: E402
-from scratch_postgres import PostgresUnavailable, scratch_postgres_database  # noqa: E402
-from synthetic_circuits import monza_2021  # noqa: E402
-from synthetic_jolpica import standings_responses  # noqa: E402
-from synthetic_telemetry import (  # noqa: E402
-    add_session_telemetry, restoring_fastf1_cache, samples_per_driver, unthrottled)
+# --- the quick loop -----------------------------------------------------------------------
+# `pytest -m "not slow"` runs in under a minute: it leaves out every test that loads a
+# FastF1 session, runs an entry script or child process, or builds a database from
+# recordings. A test is slow when its module says so (``pytestmark``), when it is marked
+# itself, or when it uses one of these fixtures (each loads FastF1 sessions or runs scripts).
+SLOW_FIXTURES = {"recorded_cache", "cli_cache", "populated", "populated_copy",
+                 "bad_input_runs", "rehearsal_cache", "image_files", "reference_cache",
+                 "edited_caches", "offline_fastf1", "fastf1_scratch", "cache_copy"}
 
-# Sessions in the `recorded_cache` fixture; see ../shared/fastf1-recorded/README.md for
-# which parts each one has.
-RECORDED_SESSIONS = [
-    (2021, "Italian Grand Prix", "FP2"),
-    (2021, "Mexico City Grand Prix", "Q"),
-    (2023, "Azerbaijan Grand Prix", "Sprint Shootout"),
-    (2023, "Azerbaijan Grand Prix", "Sprint"),
-    (2020, "Hungarian Grand Prix", "FP2"),
-    (2022, "Bahrain Grand Prix", "R"),
-    (2020, "Italian Grand Prix", "R"),      # no TimingData (no laps); its layout is recorded
-]
-# (year, round) whose championship standings the cache holds: synthetic (made from the
-# recorded race result, synthetic_jolpica.py), the 2022 Bahrain Grand Prix.
-RECORDED_STANDINGS = [(2022, 1)]
-# The one session that also gets (synthetic) car telemetry and positions.
-RECORDED_TELEMETRY = {"year": 2021, "event": "Italian Grand Prix", "session": "FP2",
-                      "seconds": 120, "hz": 4.0}
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
 
 
 # --- network guard ------------------------------------------------------------------------
@@ -159,6 +150,17 @@ def database_url(request) -> str:
 
 
 # --- FastF1 -------------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def recordings() -> dict:
+    """The recorded live timing and Jolpica answers (URL -> response); a test that uses
+    them is skipped, saying why, where ../shared/fastf1-recorded is absent. Copy before
+    changing."""
+    if not recordings_available():
+        pytest.skip("../shared/fastf1-recorded is absent: recorded FastF1 sessions "
+                    "cannot be loaded")
+    return load_recordings()
+
 
 @pytest.fixture(scope="session")
 def recorded_telemetry() -> dict:

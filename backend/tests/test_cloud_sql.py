@@ -11,7 +11,7 @@ import pytest
 
 from f1db.config import resolve_database
 from f1db.db import open_database
-from helpers import row_counts, run_populator
+from support.database import row_counts, run_populator
 
 
 class FakeConnector:

@@ -11,12 +11,14 @@ import shutil
 
 import pytest
 
-from child_processes import (BAKU_SHOOTOUT, BAKU_SPRINT, BAKU_TABLES, RecordedSession,
-                             assert_clean_exit, assert_stored_as_fastf1, session_entries,
-                             start_child)
-from entry_scripts import MIGRATE, run_script, script_env
-from fastf1_replay import load_recordings, replaying
-from synthetic_telemetry import restoring_fastf1_cache, unthrottled
+from support.child_processes import (BAKU_SHOOTOUT, BAKU_SPRINT, BAKU_TABLES, RecordedSession,
+                                     assert_clean_exit, assert_stored_as_fastf1, session_entries,
+                                     start_child)
+from support.entry_scripts import MIGRATE, run_script, script_env
+from support.fastf1_replay import load_recordings, replaying
+from support.synthetic_telemetry import restoring_fastf1_cache, unthrottled
+
+pytestmark = pytest.mark.slow      # starts processes or loads FastF1 sessions
 
 BAKU_QUALIFYING = RecordedSession(2023, "Azerbaijan Grand Prix", "Q", "Qualifying")
 SESSIONS = [BAKU_QUALIFYING, BAKU_SHOOTOUT, BAKU_SPRINT]      # schedule order

@@ -17,14 +17,16 @@ from pathlib import Path
 import pytest
 from alembic import command
 
-from entry_scripts import (ITALY_FP2, MIGRATE, REPO, assert_one_line_error, offline,
-                           populate, run_script)
 from f1db.config import resolve_database
 from f1db.db import open_database
 from f1db.errors import PermissionProblem, SchemaError
 from f1db.schema import alembic_config, require_current_schema, schema_state, upgrade
-from helpers import row_counts
-from scratch_postgres import POSTGRES
+from support.database import row_counts
+from support.entry_scripts import (ITALY_FP2, MIGRATE, REPO, assert_one_line_error, offline,
+                                   populate, run_script)
+from support.scratch_postgres import POSTGRES
+
+pytestmark = pytest.mark.slow      # starts processes or loads FastF1 sessions
 
 GRANTS_DOCS = (REPO / "README.md",)
 DOC_NAMES = {"owner": "f1_owner", "loader": "f1_loader", "database": "f1_data",

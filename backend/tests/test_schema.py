@@ -14,8 +14,7 @@ from f1db.errors import SchemaError
 from f1db.ledger import read_ledger
 from f1db.models import Base
 from f1db.records import SessionKey
-from f1db.schema import (alembic_config, require_current_schema, schema_state, upgrade,
-                         upgrade_sql)
+from f1db.schema import alembic_config, require_current_schema, schema_state, upgrade, upgrade_sql
 
 
 @pytest.fixture

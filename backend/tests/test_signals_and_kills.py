@@ -14,10 +14,12 @@ import signal
 
 import pytest
 
-from child_processes import (BAKU_ARGS, BAKU_SHOOTOUT, BAKU_SPRINT, BAKU_TABLES, ITALY_ARGS,
-                             ITALY_FP2, ITALY_TABLES, assert_clean_exit, assert_stored_as_fastf1,
-                             fact_row_total, ledger_session_count, run_child, session_entries,
-                             start_child, terminate_backends)
+from support.child_processes import (BAKU_ARGS, BAKU_SHOOTOUT, BAKU_SPRINT, BAKU_TABLES, ITALY_ARGS,
+                                     ITALY_FP2, ITALY_TABLES, assert_clean_exit,
+                                     assert_stored_as_fastf1, fact_row_total, ledger_session_count,
+                                     run_child, session_entries, start_child, terminate_backends)
+
+pytestmark = pytest.mark.slow      # starts processes or loads FastF1 sessions
 
 ITALY = (ITALY_ARGS, [ITALY_FP2], ITALY_TABLES)
 BAKU = (BAKU_ARGS, [BAKU_SHOOTOUT, BAKU_SPRINT], BAKU_TABLES)   # two sessions, one run

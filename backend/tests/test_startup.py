@@ -17,20 +17,22 @@ import textwrap
 from pathlib import Path
 from typing import NamedTuple
 
+import populate_db
 import pytest
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
 from sqlalchemy import create_engine, text
 
-import populate_db
-from entry_scripts import (ITALY_FP2, MIGRATE, POPULATE, SMOKE, offline, script_env,
-                           sqlite_url_of)
 from f1db import cli, schema
 from f1db.config import resolve_database
 from f1db.db import open_database
-from f1db.sources.events import SESSION_ABBREVIATIONS
 from f1db.models import TABLE_NAMES
+from f1db.sources.events import SESSION_ABBREVIATIONS
+from support.entry_scripts import (ITALY_FP2, MIGRATE, POPULATE, SMOKE, offline, script_env,
+                                   sqlite_url_of)
+
+pytestmark = pytest.mark.slow      # starts processes or loads FastF1 sessions
 
 HEAVY = ("pandas", "numpy", "sqlalchemy", "alembic", "fastf1")
 

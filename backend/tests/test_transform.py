@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from f1db.models import Base
 from f1db.errors import TransformError
+from f1db.models import Base
 from f1db.records import SessionKey
 from f1db.transform import convert, session_tables, table_frame
 

@@ -23,13 +23,13 @@ import pytest
 
 from f1db.models import TABLE_NAMES
 from f1db.populator import DatabasePopulator
-from fastf1_comparison import (assert_rows_match, assert_table_matches, fastf1_frame,
-                               schedule_frames, stored_rows, stored_schedule_rows)
-from fastf1_replay import load_recordings, recordings_available, replaying, serving
-from helpers import ALL_TABLES, SCHEDULE_TABLES, ledger_row, row_counts, run_populator
-from synthetic_circuits import circuit_url
-from synthetic_jolpica import empty_standings_responses, standings_responses
-from synthetic_telemetry import restoring_fastf1_cache, unthrottled
+from support.database import ALL_TABLES, SCHEDULE_TABLES, ledger_row, row_counts, run_populator
+from support.fastf1_comparison import (assert_rows_match, assert_table_matches, fastf1_frame,
+                                       schedule_frames, stored_rows, stored_schedule_rows)
+from support.fastf1_replay import recordings_available, replaying, serving
+from support.synthetic_circuits import circuit_url
+from support.synthetic_jolpica import empty_standings_responses, standings_responses
+from support.synthetic_telemetry import restoring_fastf1_cache, unthrottled
 
 pytestmark = pytest.mark.skipif(
     not recordings_available(),
@@ -73,11 +73,6 @@ def fastf1_schedule(cache_dir, year, *, include_testing):
     return fastf1.get_event_schedule(year, include_testing=include_testing)
 
 
-
-
-@pytest.fixture(scope="module")
-def recordings() -> dict:
-    return load_recordings()
 
 
 @pytest.fixture
@@ -185,7 +180,7 @@ def test_testing_events_only_with_include_testing_and_kept_by_a_run_without(
 
 def test_session_info_equals_fastf1s_for_every_recorded_session(recorded_cache, database_url,
                                                                  engine):
-    from conftest import RECORDED_SESSIONS
+    from support.recorded import RECORDED_SESSIONS
 
     for year, event, identifier in RECORDED_SESSIONS:
         recorded = (year, event, identifier)
@@ -460,7 +455,7 @@ def test_standings_requests_go_through_the_shared_request_budget(recordings, sql
     machine-wide budget as Jolpica requests, and need no Session.load."""
     from f1db.sources.budget import RequestBudget
     from f1db.sources.fastf1_source import BUDGET_FILE
-    from synthetic_jolpica import constructor_standings_url, driver_standings_url
+    from support.synthetic_jolpica import constructor_standings_url, driver_standings_url
 
     year, event, identifier, name, round_number = BAHRAIN_RACE
     responses = {**recordings, **standings_responses(recordings, year, round_number)}

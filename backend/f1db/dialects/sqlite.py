@@ -21,12 +21,12 @@ import logging
 import re
 import sqlite3
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
 from filelock import FileLock, Timeout
-from sqlalchemy import Column, Connection, Engine, Table, create_engine, event
+from sqlalchemy import Column, Engine, create_engine, event
 from sqlalchemy.dialects import sqlite
 
 from ..errors import ConfigError, SchemaError

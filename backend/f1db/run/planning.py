@@ -11,7 +11,7 @@ from typing import Callable
 from ..db import Database
 from ..ledger import read_event_counts, read_failures, read_ledger
 from ..plan import SessionPlan
-from ..plan_report import PlanReport, PlannedSchedule, estimate_text
+from ..plan_report import PlannedSchedule, PlanReport, estimate_text
 from ..records import EventRef, LedgerEntry, SessionRef
 from ..schema import require_current_schema, schema_state
 from ..sources.fastf1_costs import estimated_requests

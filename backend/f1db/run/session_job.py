@@ -22,8 +22,8 @@ import contextlib
 import logging
 import sys
 import time
-from dataclasses import dataclass, field
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import Callable
 
 from .. import signals

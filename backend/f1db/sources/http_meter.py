@@ -30,8 +30,8 @@ from urllib.parse import urlsplit
 
 import requests
 
-from .budget import Countdown, RequestBudget, is_jolpica
 from ..errors import RequestBudgetSpent
+from .budget import Countdown, RequestBudget, is_jolpica
 
 
 class RequestMeter:
