@@ -2,7 +2,7 @@
 """Create or upgrade the F1 database schema to the newest revision (Alembic).
 
 Safe to run any number of times, also several at once: an up-to-date database is left as
-it is. Run it as the role that owns the tables (README, "Least privilege").
+it is. Run it as the role that owns the tables (docs/OPERATIONS.md, "Least privilege").
 """
 
 from __future__ import annotations

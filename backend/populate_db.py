@@ -43,7 +43,7 @@ exit codes: 0 every selected session stored or skipped (missing upstream parts i
 environment (also read from .env): DATABASE_URL; INSTANCE_CONNECTION_NAME, DB_USER, DB_PASS,
 DB_NAME, PRIVATE_IP, DB_IAM_AUTH for Cloud SQL; FASTF1_CACHE_DIR; F1_USERNAME, F1_PASSWORD;
 CLOUD_RUN_TASK_INDEX/CLOUD_RUN_TASK_COUNT or JOB_COMPLETION_INDEX/SHARD_COUNT (the shard).
-See README.md and .env.example."""
+See docs/USAGE.md and .env.example."""
 
 
 def event_count(value: str) -> int:

@@ -15,8 +15,9 @@ exist; PostgreSQL on 127.0.0.1:5432, user postgres, for the postgresql runs):
 The tools: this script runs everything and prints the report; ``bench_cache.py`` builds the
 FastF1 caches (run in a child process when a cache is missing), ``fastf1_alone.py`` is the
 FastF1-alone baseline, ``bench_writers.py`` compares the writers (also alone), and
-``timing.py`` holds what they share. The product is driven only through ``backend/populate_db.py``'s command
-line: what is measured is what a user runs, whatever changes inside.
+``timing.py`` holds what they share. The product is driven only through
+``backend/populate_db.py``'s command line: what is measured is what a user runs, whatever
+changes inside.
 
 What it prints, in one run
 --------------------------

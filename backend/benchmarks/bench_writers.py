@@ -21,10 +21,12 @@ order and primary key, fillfactor included), timed from the first byte built to 
 the COMMIT, and the table is checked to hold every row (and, on PostgreSQL, the same
 values as the loader's own write: an md5 of the ordered rows). PostgreSQL ways:
 
-* ``ORM bulk_save_objects``: the seed's way (``Session.bulk_save_objects`` of ``Telemetry``
-  objects made from the rows); slow, so it writes at most ``ORM_ROWS`` rows;
-* ``temp tables + ON CONFLICT``: the peer's way: per 10,000 rows, a temp table ``LIKE``
-  telemetry, a CSV COPY into it, ``INSERT ... SELECT ... ON CONFLICT DO NOTHING``;
+* ``ORM bulk_save_objects``: SQLAlchemy's ORM (``Session.bulk_save_objects`` of
+  ``Telemetry`` objects made from the rows), the usual first way of writing; slow, so it
+  writes at most ``ORM_ROWS`` rows;
+* ``temp tables + ON CONFLICT``: the usual way to make inserts idempotent: per 10,000
+  rows, a temp table ``LIKE`` telemetry, a CSV COPY into it, ``INSERT ... SELECT ... ON
+  CONFLICT DO NOTHING``;
 * ``psql \\copy (CSV file)``: the psql client copying a CSV file of the rows written
   beforehand (only the psql run is timed): no Python at all;
 * ``CSV COPY (previous loader)``: the loader before binary COPY (CSV built column-wise
@@ -36,7 +38,7 @@ values as the loader's own write: an md5 of the ordered rows). PostgreSQL ways:
 
 SQLite ways: ``ORM bulk_save_objects``, ``executemany (loader)`` and a multi-row
 ``INSERT ... VALUES (...), (...)`` of 200 rows a statement (the stdlib's other way to
-batch; it did not beat executemany, see docs/ARCHITECTURE.md, "Writing").
+batch; it did not beat executemany, docs/BENCHMARKS.md, "Writers").
 
 The machine is shared: compare figures measured side by side in one run (``--repeats N``
 keeps each way's fastest of N).
@@ -59,7 +61,7 @@ import timing  # noqa: F401  (puts this checkout's f1db and tests/support on sys
 
 DEFAULT_ROWS = 300_000
 ORM_ROWS = 20_000          # the ORM writes ~3,500 rows/s: 300k rows would take minutes
-PEER_ROWS_PER_TEMP = 10_000
+TEMP_TABLE_ROWS = 10_000
 CSV_CHUNK_ROWS = 20_000    # the previous loader's rows per COPY message
 DRIVERS = ("1", "11", "44", "63", "16", "55", "4", "81", "14", "18",
            "10", "31", "23", "2", "22", "3", "77", "24", "20", "27")
@@ -282,15 +284,15 @@ def _kinds(target: Target) -> list[str]:
     return [column.info["kind"] for column in target.table.columns]
 
 
-def _peer(target: Target, chunks: list, key) -> int:
+def _temp_tables(target: Target, chunks: list, key) -> int:
     import pandas as pd
     from sqlalchemy import text
 
     frame = pd.concat(chunks, ignore_index=True)
     names = _names(target)
     with target.engine.begin() as connection:
-        for start in range(0, len(frame), PEER_ROWS_PER_TEMP):
-            part = frame.iloc[start:start + PEER_ROWS_PER_TEMP]
+        for start in range(0, len(frame), TEMP_TABLE_ROWS):
+            part = frame.iloc[start:start + TEMP_TABLE_ROWS]
             connection.execute(text("CREATE TEMP TABLE telemetry_incoming "
                                     "(LIKE telemetry INCLUDING DEFAULTS)"))
             _copy_stream(connection, _copy_csv_sql("telemetry_incoming", names),
@@ -375,10 +377,10 @@ Way = tuple[str, Callable]
 
 def _ways(target: Target, csv_file: Path | None) -> list[Way]:
     if not target.postgresql:
-        return [("ORM bulk_save_objects (seed)", _orm), ("executemany (loader)", _loader(True)),
+        return [("ORM bulk_save_objects", _orm), ("executemany (loader)", _loader(True)),
                 ("multi-row INSERT, 200 rows a statement", _sqlite_multirow)]
-    ways = [("ORM bulk_save_objects (seed)", _orm),
-            ("temp tables + ON CONFLICT (peer)", _peer),
+    ways = [("ORM bulk_save_objects", _orm),
+            ("temp tables + ON CONFLICT", _temp_tables),
             ("psql \\copy of a CSV file", _psql_copy(csv_file)),
             ("CSV COPY (previous loader)", _old_csv)]
     try:

@@ -7,9 +7,9 @@ How to run (``bench_populate.py`` runs it in a child process; alone, for a look)
 Loads each ``--session YEAR/EVENT/NAME`` in turn, offline from the FastF1 cache in DIR,
 with what a run of ``populate_db.py`` over every table asks FastF1 for:
 ``fastf1.get_session(...).load(laps=True, telemetry=True, weather=True, messages=True)``
-(f1db.sources.fastf1_costs.load_options for all tables; the populator also reads the season's schedule,
-which ``get_session`` does as well). FastF1 logs at WARNING, as under ``populate_db.py``
-without ``--verbose``. Nothing is stored: this is what getting the data out of FastF1 costs
+(f1db.sources.fastf1_costs.load_options for all tables; the populator also reads the
+season's schedule, which ``get_session`` does as well). FastF1 logs at WARNING, as under
+``populate_db.py`` without ``--verbose``. Nothing is stored: this is what getting the data out of FastF1 costs
 in one process, Python start-up and ``import fastf1`` included.
 
 Prints, on its last line, JSON: per session the seconds of ``get_session`` + ``load`` and

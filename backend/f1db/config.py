@@ -4,9 +4,9 @@ Precedence for the database (docs/ARCHITECTURE.md, "Where the data goes"): the U
 caller passes (``--database-url``), then ``DATABASE_URL``, then Cloud SQL when
 ``INSTANCE_CONNECTION_NAME`` is set, else an embedded SQLite file beside the scripts.
 Nothing here connects; secrets never leave ``CloudSQLSettings`` and URLs are only ever
-shown with the password hidden. SQLAlchemy (0.2-0.3 s to import) is imported by the
-functions that parse URLs, not by this module: the entry scripts read ``BACKEND_DIR``
-while building ``--help``, which must not pay for it.
+shown with the password hidden. SQLAlchemy (slow to import: docs/BENCHMARKS.md,
+"Start-up") is imported by the functions that parse URLs, not by this module: the entry
+scripts read ``BACKEND_DIR`` while building ``--help``, which must not pay for it.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""SQLAlchemy models: the tables of the data contract (docs/ARCHITECTURE.md, "Data contract").
+"""SQLAlchemy models: the tables of the data contract (docs/DATA.md, "The data contract in
+detail").
 
 Every table is declared here once, and the other stages read these declarations instead of
 keeping lists of their own:
@@ -19,7 +20,7 @@ merge two real rows.
 ``telemetry`` and ``positions`` hold nearly all the rows, so their columns are as narrow as
 FastF1's values allow (``sql_type``; the transform refuses a value that does not fit) and
 in an order that leaves PostgreSQL no alignment padding: fixed-width columns widest first,
-text last (docs/ARCHITECTURE.md, "Storage of the big tables").
+text last (docs/DATA.md, "Storage of the big tables").
 
 The calendar (``events``, ``event_sessions``) is FastF1's schedule, refreshed by every
 run; ``stints`` and ``pit_stops`` are views over ``laps`` (revision 0005, ``VIEW_NAMES``).
@@ -83,9 +84,10 @@ class FastF1Part:
     """Where a fact table comes from in FastF1.
 
     ``attribute``: the loaded ``fastf1.core.Session`` attribute (or, for a table whose
-    reader does more, what it reads, for the docs); ``load_option``: the ``Session.load`` keyword that
-    must be true for it (None: FastF1 always loads it with the laps); ``per_driver``: the
-    attribute is a dict of per-driver frames (``car_data``, ``pos_data``);
+    reader does more, what it reads, for the docs); ``load_option``: the ``Session.load``
+    keyword that must be true for it (None: FastF1 always loads it with the laps);
+    ``per_driver``: the attribute is a dict of per-driver frames (``car_data``,
+    ``pos_data``);
     ``may_be_empty``: an empty frame is a real answer (no message, no status change), not
     a missing part.
 
@@ -169,8 +171,8 @@ def big_table_args(*natural_key: str) -> tuple:
     ``natural_key`` in this order (whatever the physical column order), its PostgreSQL
     index packed to PACKED_FILLFACTOR (``info["fillfactor"]``, applied by
     :func:`_apply_key_fillfactor`), and on SQLite ``WITHOUT ROWID``: the rows live in the
-    primary key's B-tree instead of a rowid table plus an index repeating the key (about
-    90 instead of 117 bytes a row, docs/ARCHITECTURE.md, "Storage of the big tables").
+    primary key's B-tree instead of a rowid table plus an index repeating the key
+    (docs/DATA.md, "Storage of the big tables"; bytes a row in docs/BENCHMARKS.md).
     """
     key = PrimaryKeyConstraint("year", "round_number", "session_type", *natural_key,
                                info={"fillfactor": PACKED_FILLFACTOR})
@@ -601,7 +603,7 @@ EVENT_TABLES = tuple(model.__tablename__ for model in FACT_MODELS
 LEDGER_MODELS = (StoredSession, SessionPart, SessionFailure)
 SCHEDULE_MODELS = (Event, EventSession)
 # Views over the fact tables, defined in revision 0005 (same SQL on both databases):
-# one row per driver and tyre stint, one row per pit stop (docs/ARCHITECTURE.md, "Views").
+# one row per driver and tyre stint, one row per pit stop (docs/DATA.md, "Views").
 VIEW_NAMES = ("stints", "pit_stops")
 for _model in FACT_MODELS:
     _apply_key_fillfactor(_model.__table__)

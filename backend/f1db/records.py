@@ -19,7 +19,7 @@ class SessionKey:
     """The session metadata every fact row carries (FastF1's ``Session.name`` as type)."""
 
     year: int
-    round_number: int                   # testing events: -1, -2, ... (see README)
+    round_number: int                   # testing events: -1, -2, ... (docs/DATA.md)
     session_type: str
 
     def __str__(self) -> str:

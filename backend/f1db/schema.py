@@ -9,14 +9,14 @@ commit or with the connection, and works behind transaction-pooling proxies); SQ
 file lock beside the database file. An up-to-date database never takes the lock.
 
 A careful administrator gives the loader a role that may read and write the tables but not
-create any (README, "Least privilege"): where that role meets a step it may not take, the
-error says which privilege is missing and who must run what.
+create any (docs/OPERATIONS.md, "Least privilege"): where that role meets a step it may not
+take, the error says which privilege is missing and who must run what.
 
 Every run asks where the schema stands, and nearly always it is current. That answer
-needs no Alembic (importing it and the revision files costs 0.1-0.2 s, a tenth of a rerun
-of stored sessions): the head is read from the revision files' text, the stored revision
-with one query. Alembic is imported when something has to change, or when the revisions
-are not one plain chain.
+needs no Alembic (importing it and the revision files is a good part of a rerun of
+stored sessions: docs/BENCHMARKS.md, "Start-up"): the head is read from the revision
+files' text, the stored revision with one query. Alembic is imported when something has
+to change, or when the revisions are not one plain chain.
 """
 
 from __future__ import annotations

@@ -258,7 +258,7 @@ class RunSummary:
 
 
 def _phases(seconds: Mapping[str, float], rows: int) -> str:
-    """``; FastF1 load 15.7 s, write 3.1 s (371,000 rows/s)`` for the session's log line."""
+    """``; FastF1 load <s> s, write <s> s (<n> rows/s)`` for the session's log line."""
     if not seconds:
         return ""
     parts = []

@@ -141,10 +141,12 @@ def dockerfile_env() -> dict[str, str]:
 
 
 def documented_variables() -> set[str]:
-    """Variables the project documents: backquoted in README.md, or listed in .env.example."""
-    readme = (REPO / "README.md").read_text()
+    """Variables the project documents: backquoted in README.md or the docs, or listed in
+    .env.example."""
+    docs = "\n".join(path.read_text() for path in [REPO / "README.md",
+                                                   *(REPO / "docs").glob("*.md")])
     example = (REPO / ".env.example").read_text()
-    return (set(re.findall(r"`([A-Z][A-Z0-9_]{2,})`", readme))
+    return (set(re.findall(r"`([A-Z][A-Z0-9_]{2,})`", docs))
             | set(re.findall(r"^#?\s*([A-Z][A-Z0-9_]{2,})=", example, re.MULTILINE)))
 
 
@@ -243,7 +245,7 @@ def test_manifests_set_only_documented_variables_and_secrets_only_by_reference()
         _, _, container = parts(manifest(path))
         env = env_of(container)
         undocumented = sorted(set(env) - documented)
-        assert not undocumented, (f"{path.name} sets {undocumented}, which neither README.md "
+        assert not undocumented, (f"{path.name} sets {undocumented}, which neither the docs "
                                   f"nor .env.example documents")
         assert not set(env) & PLATFORM_SHARD_VARIABLES, (
             f"{path.name}: the platform sets the task index and count itself")

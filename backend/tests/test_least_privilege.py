@@ -1,5 +1,5 @@
-"""A loader role that may read and write the tables but create nothing (README, "Least
-privilege"), on the local PostgreSQL with real roles.
+"""A loader role that may read and write the tables but create nothing (docs/OPERATIONS.md,
+"Least privilege"), on the local PostgreSQL with real roles.
 
 The roles, the database and the grants are made by running the SQL the documentation
 gives, word for word (with unique names), the owner's part as the owner itself, which is
@@ -28,14 +28,14 @@ from support.scratch_postgres import POSTGRES
 
 pytestmark = pytest.mark.slow      # starts processes or loads FastF1 sessions
 
-GRANTS_DOCS = (REPO / "README.md",)
+GRANTS_DOCS = (REPO / "docs" / "OPERATIONS.md",)
 DOC_NAMES = {"owner": "f1_owner", "loader": "f1_loader", "database": "f1_data",
              "owner_password": "owner-password", "loader_password": "loader-password"}
 
 
 def documented_sql() -> tuple[list[str], list[str]]:
     """The administrator's and the owner's statements, from the "Least privilege" section
-    (README)."""
+    (docs/OPERATIONS.md)."""
     for path in GRANTS_DOCS:
         section = re.search(r"^##+ Least privilege\n(.*?)(?=^## |\Z)", path.read_text(),
                             re.S | re.M)

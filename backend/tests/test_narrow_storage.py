@@ -1,4 +1,4 @@
-"""The narrow column types of telemetry and positions (docs/ARCHITECTURE.md, "Storage of
+"""The narrow column types of telemetry and positions (docs/DATA.md, "Storage of
 the big tables"): every value at a type's limits is stored exactly, one past them is
 refused naming table, column, value and range, through the transform and through real
 loads of FastF1-parsed data into SQLite and PostgreSQL; the models' physical layout is

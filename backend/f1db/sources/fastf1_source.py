@@ -1,10 +1,10 @@
 """FastF1, set up and loaded: the cache, offline mode, the schedule, one ``Session.load``.
 
 FastF1 never raises for a part it could not load: the attribute raises
-``DataNotLoadedError`` when read later (docs/ARCHITECTURE.md, "What FastF1 gives").
-``FastF1Source.fetch_session`` runs every requested table's reader (readers.py) right
-after the load and reports what was missing, so the run can store the rest and retry the
-gap on a later run. Frames are handed on unshaped (per-driver telemetry as plain
+``DataNotLoadedError`` when read later (docs/ARCHITECTURE.md, "What FastF1 gives (3.9,
+checked)"). ``FastF1Source.fetch_session`` runs every requested table's reader
+(readers.py) right after the load and reports what was missing, so the run can store the
+rest and retry the gap on a later run. Frames are handed on unshaped (per-driver telemetry as plain
 DataFrames sharing FastF1's data); shaping them is the transform's job.
 
 Every real network request FastF1 makes passes the ``RequestMeter`` (http_meter.py),
@@ -211,7 +211,7 @@ class FastF1Source:
         # FastF1's Session is a reference cycle (its laps and telemetry point back at it):
         # with telemetry (hundreds of MB), collect it now, so that the frames handed on
         # are freed as soon as they are written, not at some later garbage collection
-        # (about 0.07 s; not worth it for the small tables).
+        # (a full collection: not worth it for the small tables).
         del session
         if any(fact_sources()[table].per_driver for table in fetched.frames):
             gc.collect()

@@ -9,7 +9,7 @@ channels as float8 (RPM, Speed, Throttle, X, Y, Z), gear and DRS as int4, the ti
 milliseconds as int8, in an order that made PostgreSQL pad between columns. Now: the car
 channels smallint, X/Y/Z and the two times integer, fixed-width columns widest first after
 the 2-byte keys and the text last, and (PostgreSQL) the primary key's index filled to 100 %
-since rows arrive in key order and are never updated (docs/ARCHITECTURE.md, "Storage of
+since rows arrive in key order and are never updated (docs/DATA.md, "Storage of
 the big tables"). Same primary keys, same names (pk_telemetry, pk_positions).
 
 Column order cannot be changed in place, so each table is rebuilt: renamed, recreated,

@@ -2,7 +2,9 @@
 """populate_db.py in a real process, with FastF1 answered from the recordings: the child that
 fault, signal and concurrency tests start, pause, kill and rerun.
 
-    PYTHONPATH=backend:backend/tests python backend/tests/support/replay_child.py <populate_db.py arguments...>
+    PYTHONPATH=backend:backend/tests python backend/tests/support/replay_child.py ARGS...
+
+(ARGS: populate_db.py's arguments.)
 
 FastF1 runs online (give a fresh ``--cache-dir``): every HTTP request of the process is
 answered by the replay (``fastf1_replay.serving``), none reaches a socket (a guard refuses
@@ -280,8 +282,9 @@ def install_pause_hooks(pauser: Pauser) -> None:
     kind = pauser.point.partition(":")[0]
     if not bound[kind]:
         raise RuntimeError(f"replay child: no f1db module binds the function that pause point "
-                           f"{pauser.point} wraps (f1db.dialects.postgresql.copy_into, f1db.dialects.sqlite.sqlite_rows, "
-                           f"f1db.ledger.write_ledger): update replay_child.py")
+                           f"{pauser.point} wraps (f1db.dialects.postgresql.copy_into, "
+                           f"f1db.dialects.sqlite.sqlite_rows, f1db.ledger.write_ledger): "
+                           f"update replay_child.py")
 
 
 def _dbapi(connection):
