@@ -17,9 +17,11 @@ from pathlib import Path
 # Only light modules here: --help and usage errors must answer without importing
 # SQLAlchemy, pandas, Alembic or FastF1 (about a second); main() imports the library once
 # the arguments are read (tests/test_startup.py checks both).
-from f1db.cli import ArgumentParser, add_database_url, load_env_files, run, setup_logging
+from f1db.cli import (ArgumentParser, add_database_url, error_line, load_env_files, number, run,
+                      setup_logging, summary_path_in)
 from f1db.config import BACKEND_DIR
-from f1db.errors import UsageError
+from f1db.errors import F1DBError, Interrupted, UsageError
+from f1db.outputs import SummaryFile
 from f1db.progress import NullProgress, TqdmProgress
 from f1db.signals import stop_on_signals
 
@@ -39,33 +41,12 @@ EPILOG = """\
 exit codes: 0 every selected session stored or skipped (missing upstream parts included),
             1 a session failed or the run stopped, 2 bad usage, configuration or a
             permission the database role lacks, 3 the hour's request budget is spent
-            (--no-wait), 130 SIGINT, 143 SIGTERM (the sessions in flight are rolled back).
+            (--no-wait), 130 SIGINT, 143 SIGTERM, 129 SIGHUP (the sessions in flight are
+            rolled back, the summary written).
 environment (also read from .env): DATABASE_URL; INSTANCE_CONNECTION_NAME, DB_USER, DB_PASS,
 DB_NAME, PRIVATE_IP, DB_IAM_AUTH for Cloud SQL; FASTF1_CACHE_DIR; F1_USERNAME, F1_PASSWORD;
 CLOUD_RUN_TASK_INDEX/CLOUD_RUN_TASK_COUNT or JOB_COMPLETION_INDEX/SHARD_COUNT (the shard).
 See docs/USAGE.md and .env.example."""
-
-
-def event_count(value: str) -> int:
-    if not value.strip().lstrip("-").isdigit() or int(value) < 0:
-        raise UsageError(f"--max-events must be 0 (no limit) or more, not '{value}'")
-    return int(value)
-
-
-def whole_number(flag: str, value: str) -> int:
-    if not value.strip().isdigit():
-        raise UsageError(f"{flag} must be a whole number of 0 or more, not '{value}'")
-    return int(value)
-
-
-def positive_number(flag: str, value: str) -> float:
-    try:
-        number = float(value)
-    except ValueError:
-        number = -1.0
-    if not number >= 0:
-        raise UsageError(f"{flag} must be a number of 0 or more, not '{value}'")
-    return number
 
 
 def table_list(value: str | None, *, telemetry: bool) -> tuple[str, ...]:
@@ -150,22 +131,64 @@ def build_parser() -> ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+# Bounds of the numeric flags: (low, high, whole number?). A value outside is one usage
+# line; none is ever clipped to a default.
+NUMBERS = {"--max-events": (0, 1000, True), "--retries": (0, 100, True),
+           "--retry-wait": (0, 300, False), "--requests-per-hour": (1, 500, True),
+           "--poll-interval": (1, 10080, False), "--watch-delay": (0, 10080, False),
+           "--give-up-after": (0, 3650, False)}
+# Flags whose empty value means something: --log-file '' writes no log file.
+EMPTY_ALLOWED = {"log_file"}
+
+
+def checked(args) -> dict:
+    """Every flag's value checked before any work: one UsageError line for the first bad
+    one. Numbers are parsed here, within NUMBERS' bounds."""
+    for name, value in vars(args).items():
+        values = value if isinstance(value, list) else [value]
+        if name not in EMPTY_ALLOWED and any(isinstance(v, str) and not v.strip()
+                                             for v in values):
+            flag = "--" + name.replace("_", "-")
+            raise UsageError(f"{flag} is empty: give a value (see --help)")
     if args.quiet and args.verbose:
         raise UsageError("--quiet and --verbose contradict each other: pick one")
     if args.plan and args.watch:
         raise UsageError("--plan and --watch contradict each other: pick one")
+    given = {flag: getattr(args, flag[2:].replace("-", "_")) for flag in NUMBERS}
+    return {flag: number(flag, value, *NUMBERS[flag]) for flag, value in given.items()
+            if value is not None}
+
+
+def main(argv: list[str] | None = None) -> int:
+    summary_file = SummaryFile(Path(summary_path_in(argv))) if summary_path_in(argv) else None
+    try:
+        if summary_file:
+            summary_file.check()
+        args = build_parser().parse_args(argv)
+        numbers = checked(args)
+        if summary_file:
+            summary_file.started()
+        return populate(args, numbers, summary_file)
+    except (F1DBError, Interrupted) as error:
+        if summary_file and not (isinstance(error, UsageError)
+                                 and error.parameter == "summary_json"):
+            summary_file.failed(error.exit_code, error_line(error)
+                                if isinstance(error, F1DBError) else str(error))
+        raise
+    except Exception as error:                 # a bug: the summary says so, then the traceback
+        if summary_file:
+            summary_file.failed(1, f"crashed: {type(error).__name__}: {error} (the traceback "
+                                   f"is on the console)")
+        raise
+
+
+def populate(args, numbers: dict, summary_file: SummaryFile | None) -> int:
     from f1db.populator import DatabasePopulator
     from f1db.selection import parse_years
 
     years = parse_years(args.year or str(dt.datetime.now(dt.timezone.utc).year
                                          if args.watch else YEAR))
-    max_events = event_count(args.max_events) if args.max_events is not None else (
-        None if args.event else MAX_EVENTS)
-    summary_path = Path(args.summary_json) if args.summary_json else None
-    if summary_path and not summary_path.parent.is_dir():
-        raise UsageError(f"--summary-json: folder {summary_path.parent} does not exist")
+    max_events = numbers.get("--max-events", None if args.event else MAX_EVENTS)
     show_bars = not args.quiet and sys.stderr.isatty()
     setup_logging(quiet=args.quiet, verbose=args.verbose, bars=show_bars,
                   log_file=Path(args.log_file) if args.log_file else None, fastf1=True)
@@ -182,10 +205,8 @@ def main(argv: list[str] | None = None) -> int:
         force=args.force, offline=args.offline, cache_dir=args.cache_dir,
         include_testing=args.include_testing,
         progress=TqdmProgress() if show_bars else NullProgress(),
-        shard=args.shard, retries=whole_number("--retries", args.retries),
-        retry_wait=positive_number("--retry-wait", args.retry_wait),
-        wait_for_budget=not args.no_wait,
-        requests_per_hour=whole_number("--requests-per-hour", args.requests_per_hour),
+        shard=args.shard, retries=numbers["--retries"], retry_wait=numbers["--retry-wait"],
+        wait_for_budget=not args.no_wait, requests_per_hour=numbers["--requests-per-hour"],
         refresh_older_than=args.refresh_older_than)
     with stop_on_signals():
         try:
@@ -193,24 +214,32 @@ def main(argv: list[str] | None = None) -> int:
                 summary = populator.plan_run(max_events=max_events or None)
             elif args.watch:
                 summary = populator.watch(
-                    max_events=max_events or None,
-                    poll_seconds=60 * positive_number("--poll-interval", args.poll_interval),
-                    delay=dt.timedelta(minutes=positive_number("--watch-delay",
-                                                               args.watch_delay)),
-                    give_up_after=dt.timedelta(days=positive_number("--give-up-after",
-                                                                    args.give_up_after)))
+                    max_events=max_events or None, poll_seconds=60 * numbers["--poll-interval"],
+                    delay=dt.timedelta(minutes=numbers["--watch-delay"]),
+                    give_up_after=dt.timedelta(days=numbers["--give-up-after"]))
             else:
                 summary = populator.populate_database(max_events=max_events or None)
         finally:
             populator.close()
-    if summary_path:
-        summary.write_json(summary_path)
-    output = sys.stderr if args.quiet else sys.stdout
-    print(summary.render(), file=output)
-    if summary.exit_code == EXIT_BUDGET_SPENT:
-        print("Resume: run the same command again once the budget frees up; stored sessions "
-              "are skipped.", file=output)
+        output = sys.stderr if args.quiet else sys.stdout
+        print(summary.render(), file=output)
+        if summary.exit_code == EXIT_BUDGET_SPENT:
+            print("Resume: run the same command again once the budget frees up; stored "
+                  "sessions are skipped.", file=output)
+        if summary_file:
+            write_summary(summary_file, summary.to_json())
     return summary.exit_code
+
+
+def write_summary(summary_file: SummaryFile, data: dict) -> None:
+    """The run's summary; a file that could no longer be written (a disk filled during the
+    run) is one line and exit code 1, the run's own outcome already printed above."""
+    try:
+        summary_file.write(data)
+    except OSError as error:
+        raise F1DBError(f"The run ended (exit code {data['exit_code']}) but its summary "
+                        f"could not be written to {summary_file.path}: "
+                        f"{error.strerror or error}") from None
 
 
 if __name__ == "__main__":

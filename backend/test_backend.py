@@ -20,7 +20,8 @@ def main(argv: list[str] | None = None) -> int:
 
     setup_logging()
     load_env_files()
-    with open_database(resolve_database(args.database_url), must_exist=True) as database:
+    with open_database(resolve_database(args.database_url), must_exist=True,
+                       write=False) as database:
         report = run_smoke_check(database)
     print(report.render())
     return 0 if report.passed else 1

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import sys
 from pathlib import Path
 from typing import Callable
@@ -25,11 +26,44 @@ logging.getLogger(_FILE_ONLY_LOGGER).addHandler(logging.NullHandler())
 logging.getLogger(_FILE_ONLY_LOGGER).propagate = False
 
 
+class ArgumentsError(UsageError):
+    """argparse refused the command line; the message is argparse's own line."""
+
+
 class ArgumentParser(argparse.ArgumentParser):
-    """argparse with a one-line error (no usage block) and exit code 2."""
+    """argparse with a one-line error (no usage block) and exit code 2, raised as a
+    UsageError so that the script can still write its summary file."""
 
     def error(self, message):
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
+        raise ArgumentsError(f"{self.prog}: error: {message} (see --help)")
+
+
+def summary_path_in(argv: list[str] | None) -> str | None:
+    """``--summary-json``'s value, read before the whole command line is (so that an error
+    in any other flag still reaches the summary file); None when not given."""
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    found = None
+    for index, argument in enumerate(arguments):
+        if argument == "--":
+            break
+        if argument == "--summary-json" and index + 1 < len(arguments):
+            found = arguments[index + 1]
+        elif argument.startswith("--summary-json="):
+            found = argument.split("=", 1)[1]
+    return found or None
+
+
+def number(flag: str, text: str, low: float, high: float, whole: bool) -> int | float:
+    """A flag's number within [low, high]: one UsageError line otherwise (also for nan,
+    inf, and a fraction where a whole number is wanted)."""
+    kind = "a whole number" if whole else "a number"
+    try:
+        value = int(text.strip()) if whole else float(text.strip())
+    except ValueError:
+        value = None
+    if value is None or not math.isfinite(value) or not low <= value <= high:
+        raise UsageError(f"{flag} must be {kind} from {low:g} to {high:g}, not '{text}'")
+    return value
 
 
 def add_database_url(parser: argparse.ArgumentParser) -> None:
@@ -110,11 +144,13 @@ FLAGS = {"year": "--year", "max_events": "--max-events", "events": "--event",
          "cache_dir": "--cache-dir", "database_url": "--database-url", "shard": "--shard",
          "retries": "--retries", "retry_wait": "--retry-wait",
          "requests_per_hour": "--requests-per-hour",
-         "refresh_older_than": "--refresh-older-than"}
+         "refresh_older_than": "--refresh-older-than", "summary_json": "--summary-json"}
 
 
 def error_line(error: F1DBError) -> str:
     """``error: <message> (see <flag>)``: the library's message, worded for the command line."""
+    if isinstance(error, ArgumentsError):
+        return str(error)
     flag = FLAGS.get(error.parameter or "")
     return f"error: {error}" + (f" (see {flag})" if flag else "")
 

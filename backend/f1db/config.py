@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Mapping
 
-from .errors import ConfigError
+from .errors import ConfigError, UsageError
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import URL
@@ -70,13 +70,17 @@ def resolve_database(url: str | None = None, env: Mapping[str, str] | None = Non
     from sqlalchemy.engine import URL
 
     env = os.environ if env is None else env
-    if url:
+    if url is not None:
+        if not url.strip():
+            raise ConfigError("The database URL is empty: give one, e.g. "
+                              "sqlite:///f1_data.db or postgresql://user:password@host:5432/db",
+                              parameter="database_url")
         return DatabaseTarget(url=normalise_url(url, origin="The database URL",
                                                 parameter="database_url"),
                               parameter="database_url")
-    if env.get("DATABASE_URL"):
+    if _set(env, "DATABASE_URL"):
         return DatabaseTarget(url=normalise_url(env["DATABASE_URL"], origin="DATABASE_URL"))
-    if env.get("INSTANCE_CONNECTION_NAME"):
+    if _set(env, "INSTANCE_CONNECTION_NAME"):
         return DatabaseTarget(cloud_sql=_cloud_sql_from_env(env))
     return DatabaseTarget(url=URL.create("sqlite", database=str(default_sqlite_path)))
 
@@ -126,7 +130,20 @@ def _cloud_sql_from_env(env: Mapping[str, str]) -> CloudSQLSettings:
                             private_ip=_flag(env, "PRIVATE_IP"), iam_auth=iam_auth)
 
 
+def _set(env: Mapping[str, str], name: str) -> bool:
+    """Whether ``name`` is set; set but empty is refused, never read as unset: a script
+    whose variable expanded to nothing must not fall back to another database."""
+    if name not in env:
+        return False
+    if not env[name].strip():
+        raise ConfigError(f"{name} is set but empty: give it a value, or unset it "
+                          f"(see .env.example)")
+    return True
+
+
 def _flag(env: Mapping[str, str], name: str) -> bool:
+    if name in env and not env[name].strip():
+        _set(env, name)                   # refuses it: set but empty
     value = env.get(name, "").strip().lower()
     if value in _TRUE:
         return True
@@ -139,5 +156,9 @@ def resolve_cache_dir(directory: str | None = None,
                       env: Mapping[str, str] | None = None) -> Path:
     """FastF1 cache folder: ``directory``, ``FASTF1_CACHE_DIR``, ``FASTF1_CACHE``, default."""
     env = os.environ if env is None else env
-    chosen = directory or env.get("FASTF1_CACHE_DIR") or env.get("FASTF1_CACHE")
+    if directory is not None and not str(directory).strip():
+        raise UsageError("The FastF1 cache folder is empty: give a folder",
+                         parameter="cache_dir")
+    chosen = directory or next((env[name] for name in ("FASTF1_CACHE_DIR", "FASTF1_CACHE")
+                                if _set(env, name)), None)
     return Path(chosen).expanduser().resolve() if chosen else DEFAULT_CACHE_DIR

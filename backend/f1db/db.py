@@ -32,6 +32,11 @@ class Database:
     def dialect(self) -> str:
         return self.engine.dialect.name
 
+    @property
+    def read_only(self) -> bool:
+        """Opened read-only (a SQLite file this process may not write, for a reader)."""
+        return self.engine.url.query.get("mode") == "ro"
+
     def describe(self) -> str:
         return self.target.describe()
 
@@ -49,10 +54,12 @@ class Database:
 
 
 def open_database(target: DatabaseTarget, *, check: bool = True,
-                  must_exist: bool = False) -> Database:
+                  must_exist: bool = False, write: bool = True) -> Database:
     """Build the engine and, with ``check``, prove the server answers (without writing).
 
-    ``must_exist``: refuse to create a new SQLite file (for read-only tools).
+    ``must_exist``: refuse to create a new SQLite file (for read-only tools). ``write``:
+    the caller will write; a SQLite file it could not write is refused now, in one line,
+    while a reader (``write=False``) gets it opened read-only.
     """
     if must_exist and target.url is not None and target.url.get_backend_name() == "sqlite":
         if not Path(target.url.database).expanduser().is_file():
@@ -62,7 +69,7 @@ def open_database(target: DatabaseTarget, *, check: bool = True,
     if target.cloud_sql:
         database = _open_cloud_sql(target)
     else:
-        database = Database(_create_url_engine(target), target)
+        database = Database(_create_url_engine(target, write), target)
     if check:
         try:
             check_connection(database)
@@ -77,16 +84,20 @@ def check_connection(database: Database) -> None:
         with database.engine.connect() as connection:
             connection.execute(text("SELECT 1"))
     except (SQLAlchemyError, OSError) as error:
+        if database.dialect == "sqlite":
+            raise ConfigError(f"Cannot open the SQLite file {database.target.url.database}: "
+                              f"{first_line(error)}: check the file and its folder's "
+                              f"permissions", parameter=database.target.parameter) from None
         raise ConfigError(f"Cannot connect to {database.describe()}: {first_line(error)}. "
                           f"Check that the server runs and the URL or .env settings "
                           f"are right.", parameter=database.target.parameter) from None
 
 
-def _create_url_engine(target: DatabaseTarget) -> Engine:
+def _create_url_engine(target: DatabaseTarget, write: bool) -> Engine:
     from .dialects import dialect_named
 
     return dialect_named(target.url.get_backend_name()).create_engine(
-        target.url, parameter=target.parameter)
+        target.url, parameter=target.parameter, write=write)
 
 
 def _open_cloud_sql(target: DatabaseTarget) -> Database:

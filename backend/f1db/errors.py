@@ -72,6 +72,14 @@ class RunAborted(F1DBError):
     """A failure that makes every further session pointless (lost database, no budget)."""
 
 
+class CacheProblem(RunAborted):
+    """FastF1's cache folder cannot be used: not a folder, not writable, full, or its HTTP
+    cache file damaged (exit code 2). Found before a load, or after a load with gaps: the
+    run stops before a session is stored with parts the cache lost."""
+
+    exit_code = 2
+
+
 class RequestBudgetSpent(RunAborted):
     """The hour's request budget is spent and the run was told not to wait (exit code 3).
 

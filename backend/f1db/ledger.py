@@ -64,8 +64,13 @@ def read_failures(connection: Connection, years: Iterable[int]
     return failures
 
 
-def record_failure(connection: Connection, ref: SessionRef, reason: str) -> None:
-    """Remember why ``ref`` failed (its own transaction: the session's was rolled back)."""
+def record_failure(connection: Connection, ref: SessionRef, reason: str) -> bool:
+    """Remember why ``ref`` failed (its own transaction: the session's was rolled back);
+    returns whether it did. A session that is stored (a ``--force`` or a refresh that
+    failed) keeps its rows and gets no failure row: ``session_failures`` lists sessions
+    that are not stored."""
+    if read_entry(connection, ref.key) is not None:
+        return False
     table, key = SessionFailure.__table__, ref.key
     statement = _upsert(connection, table).values(
         year=key.year, round_number=key.round_number, session_type=key.session_type,
@@ -75,6 +80,7 @@ def record_failure(connection: Connection, ref: SessionRef, reason: str) -> None
         set_={"reason": statement.excluded.reason, "event_name": statement.excluded.event_name,
               "failed_at_utc": statement.excluded.failed_at_utc,
               "failed_runs": table.c.failed_runs + 1}))
+    return True
 
 
 def write_ledger(connection: Connection, ref: SessionRef, fastf1_version: str,

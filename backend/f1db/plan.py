@@ -43,17 +43,26 @@ class Freshness:
         return None
 
 
+MAX_REFRESH_DAYS = 36500        # a century: every stored session
+
+
 def freshness_from(value, now: dt.datetime | None = None) -> Freshness | None:
-    """``30`` or ``1.5`` (days) or ``3.9.0`` (a FastF1 version); None or '' for no refresh."""
-    if value is None or str(value).strip() == "":
+    """``30`` or ``1.5`` (days) or ``3.9.0`` (a FastF1 version); None for no refresh."""
+    if value is None:
         return None
+    if str(value).strip() == "":
+        raise UsageError("The refresh age is empty: give days (e.g. 30) or a FastF1 version "
+                         "(e.g. 3.9.0)", parameter="refresh_older_than")
     text = str(value).strip()
     now = now or _utc_now()
     try:
         days = float(text)
     except ValueError:
         days = None
-    if days is not None and text.count(".") <= 1 and days >= 0:
+    if days is not None and text.count(".") <= 1:
+        if not 0 <= days <= MAX_REFRESH_DAYS:       # also nan and inf
+            raise UsageError(f"An age must be 0 to {MAX_REFRESH_DAYS} days, not '{text}'",
+                             parameter="refresh_older_than")
         return Freshness(stored_before_utc=now - dt.timedelta(days=days))
     try:
         return Freshness(fastf1_before=Version(text))

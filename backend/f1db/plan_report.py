@@ -6,11 +6,11 @@ as a table and written as JSON (``--plan --summary-json``; docs/USAGE.md has the
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from .models import VIEW_NAMES
+from .outputs import write_json_atomically
 from .plan import SessionPlan
 from .records import FailureRecord, LedgerEntry, PartStatus, SessionRef
 from .summary import seasons_text
@@ -74,7 +74,8 @@ class PlanReport:
                 "exit_code": self.exit_code}
 
     def write_json(self, path: Path) -> None:
-        path.write_text(json.dumps(self.to_json(), indent=2) + "\n")
+        """The JSON at ``path``, replaced in one step (outputs.write_json_atomically)."""
+        write_json_atomically(Path(path), self.to_json())
 
     def render(self) -> str:
         shard = f" (shard {self.shard})" if self.shard else ""

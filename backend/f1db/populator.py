@@ -19,7 +19,7 @@ from .claims import SessionClaims
 from .config import resolve_cache_dir, resolve_database
 from .db import Database, open_database
 from .dialects import dialect_of
-from .errors import Interrupted, RunAborted
+from .errors import Interrupted, RunAborted, TransientError
 from .ledger import read_ledger
 from .plan import SessionPlan, Watching, plan_session
 from .plan_report import PlanReport
@@ -30,7 +30,7 @@ from .run.options import RunOptions
 from .run.planning import plan_selection
 from .run.retry import RetryPolicy
 from .run.runner import SessionRunner
-from .run.session_job import RunContext
+from .run.session_job import RunContext, database_errors_classified
 from .run.watch import watch as watch_season
 from .run.write_behind import WriteBehind
 from .schema import require_current_schema
@@ -151,18 +151,12 @@ class DatabasePopulator:
         runner = None
         try:
             selection = self.select(max_events)   # bad input fails before anything is written
-            self._open()
-            require_current_schema(self.database)
-            summary.database = self.database.describe()
             summary.sessions_planned = sum(len(refs) for _, refs in selection)
-            refresh_calendar(self.database, self.source, self.years,
-                             testing=self.options.include_testing, summary=summary)
+            ledger = self._start_up(summary)
             log.info("Populating %s sessions of %s%s into %s", summary.sessions_planned,
                      summary.seasons,
                      f" (shard {self.options.shard})" if self.options.shard else "",
                      summary.database)
-            with self.database.engine.connect() as connection:
-                ledger = read_ledger(connection, self.years)
             plan_for = self._planner(watching)
             runner = self._runner(summary, plan_for, selection)
             for event, refs in self.progress.bar(selection, total=len(selection),
@@ -197,7 +191,7 @@ class DatabasePopulator:
         report = PlanReport(years=self.years, database=self.target.describe(),
                             shard=str(self.options.shard) if self.options.shard else None)
         selection = self.select(max_events)
-        self._open()
+        self._open(write=False)
         report.database = self.database.describe()
         plan_selection(report, selection, self.database, self.source, self.years,
                        self._planner(None))
@@ -229,8 +223,36 @@ class DatabasePopulator:
         return RunSummary(years=self.years, database=self.target.describe(),
                           shard=str(self.options.shard) if self.options.shard else None)
 
-    def _open(self) -> None:
-        self.database = self.database or open_database(self.target)
+    def _open(self, *, write: bool = True) -> None:
+        self.database = self.database or open_database(self.target, write=write)
+
+    def _start_up(self, summary: RunSummary) -> dict:
+        """Open the database, check its schema, refresh the calendar and read the ledger;
+        a transient database fault here (a connection dropped after it was made) is
+        retried with the sessions' policy, then ends the run (RunAborted) with a summary."""
+        policy = self._retry_policy()
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                with database_errors_classified():
+                    self._open()
+                    require_current_schema(self.database)
+                    summary.database = self.database.describe()
+                    if not summary.schedules:     # a retry after it was refreshed
+                        refresh_calendar(self.database, self.source, self.years,
+                                         testing=self.options.include_testing,
+                                         summary=summary)
+                    with self.database.engine.connect() as connection:
+                        return read_ledger(connection, self.years)
+            except TransientError as error:
+                if not policy.retry("start-up", error, attempt):
+                    raise RunAborted(f"the database kept failing at start-up, gave up after "
+                                     f"{attempt} attempts: {error}") from None
+
+    def _retry_policy(self) -> RetryPolicy:
+        return RetryPolicy(retries=self.options.retries, first_wait=self.options.retry_wait,
+                           clock=self.clock)
 
     def _planner(self, watching: Watching | None):
         """The run's rules as ``plan_for(ref, stored) -> SessionPlan``."""
@@ -247,8 +269,7 @@ class DatabasePopulator:
     def _runner(self, summary: RunSummary, plan_for, selection: Selection) -> SessionRunner:
         context = RunContext(self.database, self.source, SessionClaims(self.database.engine),
                              self.progress, plan_for)
-        policy = RetryPolicy(retries=self.options.retries, first_wait=self.options.retry_wait,
-                             clock=self.clock)
+        policy = self._retry_policy()
         writes_behind = self.overlap and dialect_of(self.database.engine).writes_behind
         last = next((refs[-1].key for _, refs in reversed(selection) if refs), None)
         return SessionRunner(context, policy, summary.record,

@@ -178,10 +178,12 @@ def upgrade(database: Database) -> tuple[str | None, str]:
     """
     state = schema_state(database)
     if state.up_to_date:
+        require_intact_schema(database, state)
         return state.current, state.head
     with schema_lock(database) as connection:
         state = _state(database, connection)     # another run may have migrated meanwhile
         if state.up_to_date:
+            require_intact_schema(database, state)
             return state.current, state.head
         if state.current is None and state.has_tables:
             raise SchemaError("The database has F1 tables but no Alembic revision (made by "
@@ -217,9 +219,42 @@ def require_current_schema(database: Database, *, create_if_empty: bool = True,
     if not state.up_to_date:
         with schema_lock(database) as connection:
             state = _current_or_created(database, connection, create_if_empty)
+    require_intact_schema(database, state)
     if access is not None:
         require_privileges(database, access)
     return state
+
+
+def schema_damage(database: Database) -> list[str]:
+    """How the tables differ from the models and views of this revision (a table or view
+    missing, a column missing), each as a few words; [] when they do not. Columns added by
+    hand are no damage: nothing here reads them."""
+    from .models import VIEW_NAMES
+
+    with database.engine.connect() as connection:
+        found = dialect_of(connection).table_columns(connection)
+    damage = []
+    for table in Base.metadata.sorted_tables:
+        if table.name not in found:
+            damage.append(f"table {table.name} is missing")
+            continue
+        missing = [column.name for column in table.columns
+                   if column.name not in found[table.name]]
+        damage += [f"table {table.name} has no column {name}" for name in missing]
+    damage += [f"view {name} is missing" for name in VIEW_NAMES if name not in found]
+    return damage
+
+
+def require_intact_schema(database: Database, state: SchemaState) -> None:
+    """Refuse (SchemaError) a schema at the newest revision whose tables were changed by
+    hand: found before any load, instead of a failure of every session after FastF1's."""
+    damage = schema_damage(database)
+    if damage:
+        more = f" (and {len(damage) - 1} more differences)" if len(damage) > 1 else ""
+        raise SchemaError(f"The schema of {database.describe()} is at revision {state.current} "
+                          f"but differs from it: {damage[0]}{more}. It was changed by hand, "
+                          f"and migrate_db.py cannot repair that: restore the tables from a "
+                          f"backup, or load into a new database")
 
 
 def _current_or_created(database: Database, connection: Connection,

@@ -6,6 +6,8 @@ the command line words them as its flags.
 
 from __future__ import annotations
 
+import datetime as dt
+
 from .errors import UsageError
 from .models import TABLE_NAMES, TELEMETRY_TABLES, fact_sources
 from .records import EventRef, SessionRef
@@ -13,10 +15,16 @@ from .records import EventRef, SessionRef
 FIRST_SEASON = 1950
 
 
+def last_season() -> int:
+    """Next year: the furthest season FastF1 can have a schedule for."""
+    return dt.datetime.now(dt.timezone.utc).year + 1
+
+
 def check_year(year) -> int:
-    if isinstance(year, bool) or not isinstance(year, int) or year < FIRST_SEASON:
-        raise UsageError(f"The season must be a year from {FIRST_SEASON} on, not {year!r}",
-                         parameter="year")
+    if (isinstance(year, bool) or not isinstance(year, int)
+            or not FIRST_SEASON <= year <= last_season()):
+        raise UsageError(f"The season must be a year from {FIRST_SEASON} to {last_season()}, "
+                         f"not {year!r}", parameter="year")
     return year
 
 

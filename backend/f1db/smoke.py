@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from .db import Database
 from .models import FACT_MODELS, LEDGER_MODELS, SCHEDULE_MODELS, VIEW_NAMES, Base
-from .schema import schema_state
+from .schema import schema_damage, schema_state
 
 PROBE = {"year": 1900, "round_number": 0, "session_type": "__smoke_check__"}
 
@@ -50,6 +50,13 @@ def run_smoke_check(database: Database) -> SmokeReport:
                     f"run python migrate_db.py")
         return report
     report.ok(f"schema at the newest revision {state.head}")
+    damage = schema_damage(database)
+    for difference in damage:
+        report.fail(f"{difference}: the schema was changed by hand (restore the tables from "
+                    f"a backup, or load into a new database)")
+    if damage:
+        return report
+    report.ok("every table and view has the columns of this revision")
     with database.engine.connect() as connection:
         existing = set(inspect(connection).get_table_names())
         for table in Base.metadata.sorted_tables:
@@ -66,7 +73,10 @@ def run_smoke_check(database: Database) -> SmokeReport:
             count = connection.execute(select(func.count()).select_from(
                 text(name))).scalar_one()
             report.ok(f"view  {name:<22} {count:>12,} rows")
-    if report.passed:
+    if report.passed and database.read_only:
+        report.fail("the database file is read-only, so duplicate prevention cannot be "
+                    "proven: give the file and its folder write permission")
+    elif report.passed:
         _check_duplicates(database, report)
     return report
 

@@ -9,7 +9,6 @@ can drift from the list of sessions. Each record also logs the session's one lin
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import Literal, Mapping
 
 from .errors import Interrupted, RunAborted
 from .models import TABLE_NAMES
+from .outputs import write_json_atomically
 from .records import Failed, Loaded, Outcome, PartStatus, SessionRef, Skipped
 
 log = logging.getLogger("f1db")
@@ -221,7 +221,8 @@ class RunSummary:
         }
 
     def write_json(self, path: Path) -> None:
-        path.write_text(json.dumps(self.to_json(), indent=2) + "\n")
+        """The JSON at ``path``, replaced in one step (outputs.write_json_atomically)."""
+        write_json_atomically(Path(path), self.to_json())
 
     def render(self) -> str:
         """A short table for the console (and the log)."""

@@ -19,7 +19,8 @@ F1DB = Path(__file__).resolve().parents[1] / "f1db"
 
 # What the stages share: each foundation imports only the foundations listed with it.
 FOUNDATIONS = {"errors": set(), "records": set(), "models": set(), "signals": {"errors"},
-               "config": {"errors"}, "dialects": {"errors", "records", "models"},
+               "config": {"errors"}, "outputs": {"errors"},
+               "dialects": {"errors", "records", "models"},
                "faults": {"errors", "dialects"}}
 # The pipeline's stages, in the data's order: a stage imports foundations, and stages of
 # its own or an earlier number.

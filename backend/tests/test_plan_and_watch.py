@@ -84,7 +84,7 @@ def test_watch_loads_once_polls_then_stops_cleanly_on_sigterm(cli_cache, databas
     summary_json, log_file = tmp_path / "watch.json", tmp_path / "watch.log"
     command = [sys.executable, str(POPULATE), *ITALY_FP2, *offline(cli_cache), "--tables",
                "results,laps", "--database-url", database_url, "--watch",
-               "--poll-interval", "0.01", "--summary-json", str(summary_json),
+               "--poll-interval", "1", "--summary-json", str(summary_json),
                "--log-file", str(log_file)]
     child = subprocess.Popen(command, cwd=tmp_path, env=script_env(), stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True)
@@ -92,11 +92,11 @@ def test_watch_loads_once_polls_then_stops_cleanly_on_sigterm(cli_cache, databas
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
             polls = log_file.read_text().count("Watch poll") if log_file.exists() else 0
-            if polls >= 3:
+            if polls >= 1:
                 break
             time.sleep(0.2)
-        assert polls >= 3, log_file.read_text() if log_file.exists() else "no log"
-        child.send_signal(signal.SIGTERM)
+        assert polls >= 1, log_file.read_text() if log_file.exists() else "no log"
+        child.send_signal(signal.SIGTERM)          # while it waits a minute for the next poll
         stdout, stderr = child.communicate(timeout=60)
     finally:
         if child.poll() is None:
@@ -104,8 +104,39 @@ def test_watch_loads_once_polls_then_stops_cleanly_on_sigterm(cli_cache, databas
     assert child.returncode == 143, stderr
     assert "Traceback" not in stdout + stderr
     summary = json.loads(summary_json.read_text())
-    assert summary["stopped"] == "SIGTERM"
-    log = log_file.read_text()
-    assert "Watch poll 1: 1 loaded" in log and "Watch poll 2: 0 loaded" in log
+    assert summary["stopped"] == "SIGTERM" and summary["exit_code"] == 143
+    assert "Watch poll 1: 1 loaded" in log_file.read_text()
     assert stored_sessions(database_url) == [(2021, "Italian Grand Prix", "Practice 2")]
     assert row_counts(database_url)["laps"] > 0
+
+
+class PollClock:
+    """A clock whose sleeps pass at once, counted (the watch's waits between polls)."""
+
+    def __init__(self):
+        self.now, self.slept = 1_700_000_000.0, []
+
+    def time(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+def test_watch_polls_at_its_interval_and_loads_only_what_is_new(cli_cache, sqlite_url, caplog):
+    from f1db.populator import DatabasePopulator
+
+    clock = PollClock()
+    populator = DatabasePopulator(2021, database_url=sqlite_url, events=("Italian",),
+                                  sessions=("FP2",), tables=("results", "laps"), offline=True,
+                                  cache_dir=cli_cache, clock=clock)
+    with caplog.at_level("INFO", logger="f1db"):
+        try:
+            summary = populator.watch(poll_seconds=600, polls=3)
+        finally:
+            populator.close()
+    assert clock.slept == [600, 600]                          # between the three polls
+    assert "Watch poll 1: 1 loaded" in caplog.text and "Watch poll 3: 0 loaded" in caplog.text
+    assert summary.sessions_skipped == 1 and summary.exit_code == 0
+    assert stored_sessions(sqlite_url) == [(2021, "Italian Grand Prix", "Practice 2")]

@@ -119,10 +119,12 @@ def test_refresh_values_that_are_neither_age_nor_version_are_refused():
     from f1db.errors import UsageError
     from f1db.plan import freshness_from
 
-    assert freshness_from(None) is None and freshness_from("") is None
-    with pytest.raises(UsageError) as caught:
-        freshness_from("last week")
-    assert caught.value.parameter == "refresh_older_than"
+    assert freshness_from(None) is None
+    for value in ("last week", "", "  ", "-5", "nan", "inf", "1e9", "36501"):
+        with pytest.raises(UsageError) as caught:
+            freshness_from(value)
+        assert caught.value.parameter == "refresh_older_than", value
+    assert freshness_from("36500") is not None and freshness_from("0") is not None
 
 
 def test_watch_waits_for_the_session_end_plus_the_delay():

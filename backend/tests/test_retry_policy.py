@@ -34,7 +34,7 @@ def policy(retries=3, first_wait=10.0, seed=1):
 def test_transient_errors_are_retried_until_the_retries_are_spent(caplog):
     retry, clock = policy(retries=2)
     error = TransientError("database connection problem: connection reset")
-    assert [retry.retry(REF, error, attempt) for attempt in (1, 2, 3)] == [True, True, False]
+    assert [retry.retry(REF.label, error, attempt) for attempt in (1, 2, 3)] == [True, True, False]
     assert len(clock.slept) == 2
     assert "retrying in" in caplog.text and "(attempt 2 of 3)" in caplog.text
     assert "(attempt 3 of 3)" in caplog.text
@@ -45,7 +45,7 @@ def test_transient_errors_are_retried_until_the_retries_are_spent(caplog):
                                    F1DBError("database error: relation laps does not exist")])
 def test_other_errors_fail_at_once_with_their_own_words(error):
     retry, clock = policy()
-    assert retry.retry(REF, error, 1) is False and clock.slept == []
+    assert retry.retry(REF.label, error, 1) is False and clock.slept == []
     failed = retry.failed(REF, error, 1)
     assert (failed.error, failed.reason, failed.attempts) == (type(error), str(error), 1)
 

@@ -28,7 +28,9 @@ def test_years_read_as_a_year_a_range_a_list_or_a_mix(text, years):
     ("2024-2018", "runs backwards"),
     ("twenty", "Cannot read 'twenty'"),
     ("2018-", "Cannot read '2018-'"),
-    ("1949", "from 1950 on"),
+    ("1949", "from 1950 to"),
+    (str(dt.date.today().year + 2), "from 1950 to"),
+    ("1950-99999", "from 1950 to"),
     ("", "Cannot read ''"),
 ])
 def test_bad_years_name_the_problem(text, words):

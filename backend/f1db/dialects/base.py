@@ -51,7 +51,10 @@ class Dialect:
 
     # -- connecting ------------------------------------------------------------------------
 
-    def create_engine(self, url: URL, *, parameter: str | None = None) -> Engine:
+    def create_engine(self, url: URL, *, parameter: str | None = None,
+                      write: bool = True) -> Engine:
+        """The engine of ``url``. ``write``: the caller will write (a database it may not
+        write is refused, ConfigError); otherwise it may be opened read-only."""
         raise NotImplementedError
 
     # -- rows ------------------------------------------------------------------------------
@@ -79,6 +82,10 @@ class Dialect:
 
     def upsert(self, table: Table):
         """An INSERT of ``table`` that supports ``.on_conflict_do_update(...)``."""
+        raise NotImplementedError
+
+    def table_columns(self, connection: Connection) -> dict[str, set[str]]:
+        """Every table and view of the schema in use, with its columns (one query)."""
         raise NotImplementedError
 
     # -- transactions and locks ------------------------------------------------------------

@@ -159,7 +159,7 @@ class PostgreSQL(Dialect):
     # it overlaps FastF1's load of the next session on another core.
     writes_behind = True
 
-    def create_engine(self, url, *, parameter=None):
+    def create_engine(self, url, *, parameter=None, write=True):
         return tune_connections(create_engine(url, pool_pre_ping=True, connect_args={
             "timeout": CONNECT_TIMEOUT_SECONDS}))
 
@@ -183,6 +183,18 @@ class PostgreSQL(Dialect):
 
     def upsert(self, table):
         return postgresql.insert(table)
+
+    def table_columns(self, connection):
+        """From the catalog, not information_schema, which hides what the role may not read."""
+        found: dict[str, set[str]] = {}
+        for table, column in connection.execute(text(
+                "SELECT c.relname, a.attname FROM pg_attribute a "
+                "JOIN pg_class c ON c.oid = a.attrelid "
+                "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p', 'v') "
+                "AND a.attnum > 0 AND NOT a.attisdropped")):
+            found.setdefault(table, set()).add(column)
+        return found
 
     # -- transactions and locks ------------------------------------------------------------
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import re
 import sqlite3
 from pathlib import Path
@@ -52,6 +53,16 @@ def is_busy(error: BaseException) -> bool:
     """Another connection holds the file's write lock (beyond the busy timeout): passes."""
     return (isinstance(error, sqlite3.OperationalError)
             and any(words in str(error).lower() for words in BUSY_WORDS))
+
+
+def _unwritable(path: Path) -> str | None:
+    """Why this process could not write the database file ``path`` (its folder too: SQLite
+    writes its journal and WAL files beside it), or None."""
+    if path.exists() and not os.access(path, os.W_OK):
+        return "the file is read-only"
+    if not os.access(path.parent, os.W_OK):
+        return f"its folder {path.parent} is read-only"
+    return None
 
 
 def database_file(engine: Engine) -> Path:
@@ -105,11 +116,21 @@ class SQLite(Dialect):
     # The write runs in this process: a thread would only contend with FastF1's parse.
     writes_behind = False
 
-    def create_engine(self, url, *, parameter=None):
-        folder = Path(url.database).expanduser().resolve().parent
+    def create_engine(self, url, *, parameter=None, write=True):
+        path = Path(url.database).expanduser().resolve()
+        folder = path.parent
         if not folder.is_dir():
             raise ConfigError(f"Cannot create the SQLite file {url.database}: folder {folder} "
                               f"does not exist", parameter=parameter)
+        unwritable = _unwritable(path)
+        if unwritable and write:
+            raise ConfigError(f"The SQLite file {path} cannot be written ({unwritable}): give "
+                              f"the file and its folder write permission (read-only, it can "
+                              f"only be read: a plan, the smoke check)", parameter=parameter)
+        if unwritable:
+            # Read-only: no WAL switch, no -shm file; nothing this process could change it.
+            return create_engine(f"sqlite:///file:{path}?mode=ro&immutable=1&uri=true",
+                                 connect_args={"timeout": SQLITE_BUSY_SECONDS})
         engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_SECONDS})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
@@ -140,6 +161,14 @@ class SQLite(Dialect):
 
     def upsert(self, table):
         return sqlite.insert(table)
+
+    def table_columns(self, connection):
+        found: dict[str, set[str]] = {}
+        for table, column in connection.exec_driver_sql(
+                "SELECT m.name, p.name FROM sqlite_master AS m "
+                "JOIN pragma_table_info(m.name) AS p WHERE m.type IN ('table', 'view')"):
+            found.setdefault(table, set()).add(column)
+        return found
 
     # -- transactions and locks ------------------------------------------------------------
 

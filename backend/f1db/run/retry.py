@@ -34,13 +34,14 @@ class RetryPolicy:
         return self._random.uniform(0, min(self.max_wait,
                                            self.first_wait * 2 ** (attempt - 1)))
 
-    def retry(self, ref: SessionRef, error: F1DBError, attempt: int) -> bool:
-        """After ``attempt`` failed with ``error``: whether to try again. When yes, the
-        wait is logged and slept here (a stop signal interrupts the sleep)."""
+    def retry(self, what: str, error: F1DBError, attempt: int) -> bool:
+        """After ``attempt`` at ``what`` (a session's label, "start-up") failed with
+        ``error``: whether to try again. When yes, the wait is logged and slept here (a
+        stop signal interrupts the sleep)."""
         if not isinstance(error, TransientError) or attempt > self.retries:
             return False
         wait = self.backoff(attempt)
-        log.warning("%s: %s; retrying in %.0f s (attempt %s of %s)", ref.label, error, wait,
+        log.warning("%s: %s; retrying in %.0f s (attempt %s of %s)", what, error, wait,
                     attempt + 1, self.retries + 1)
         self.clock.sleep(wait)
         return True

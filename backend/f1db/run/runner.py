@@ -66,7 +66,7 @@ class SessionRunner:
             except RunAborted:
                 raise
             except F1DBError as error:
-                if self.policy.retry(plan.ref, error, attempt):
+                if self.policy.retry(plan.ref.label, error, attempt):
                     continue
                 self._fail(job, self.policy.failed(plan.ref, error, attempt))
                 return
@@ -104,7 +104,7 @@ class SessionRunner:
                     self._report_now(_with_attempts(loaded, attempt))
                 elif not isinstance(error, F1DBError):
                     raise error           # a stop, or a bug: as if it had happened here
-                elif self.policy.retry(plan.ref, error, attempt):
+                elif self.policy.retry(plan.ref.label, error, attempt):
                     self.run(plan, attempts_before=attempt)
                 else:
                     self._fail(job, self.policy.failed(plan.ref, error, attempt), now=True)

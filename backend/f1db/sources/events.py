@@ -9,6 +9,8 @@ SessionRefs, the records every later stage passes on.
 from __future__ import annotations
 
 import logging
+import re
+import unicodedata
 
 import pandas as pd
 
@@ -73,19 +75,57 @@ def match_event(events: list[EventRef], selector: str, year: int, schedule=None)
         rounds = [e.round_number for e in events if e.round_number > 0]
         span = f"rounds {min(rounds)}-{max(rounds)}" if rounds else "no rounds"
         raise UsageError(f"{year} has no round {wanted} ({span})", parameter="events")
+    named = [event for event in events if _names(event, selector, schedule)]
+    if len(named) > 1:
+        picked = _fastf1_pick(schedule, selector)
+        named = [event for event in named if event.schedule_index == picked] or named
+    if len(named) != 1:
+        listed = "; ".join(f"{event.round_number} {event.name}" for event in events
+                           if event.round_number > 0)
+        why = "Several events of {} match" if named else "No event of {} matches"
+        raise UsageError(why.format(year) + f" '{selector}'" + (
+            f" ({', '.join(event.name for event in named)})" if named else "") +
+            f": give a round number or a name from the season: {listed}",
+            parameter="events")
+    event = named[0]
+    if selector.casefold() not in event.name.casefold():
+        log.info("Event '%s' matched %s %s", selector, year, event.name)
+    return event
+
+
+# Words that name no particular event: a selector of only these matches nothing.
+_COMMON_WORDS = {"grand", "prix", "gp", "the", "of", "de", "formula", "f1", "1"}
+
+
+def _words(text) -> list[str]:
+    """Lower-case words without accents (``São Paulo`` -> ``sao``, ``paulo``)."""
+    plain = unicodedata.normalize("NFKD", str(text)).encode("ascii", "ignore").decode()
+    return re.findall(r"[a-z0-9]+", plain.casefold())
+
+
+def _names(event: EventRef, selector: str, schedule) -> bool:
+    """Whether every word of ``selector`` (but the common ones) begins a word of the event's
+    name, official name, country or location: ``Monza``, ``British``, ``Vegas`` name their
+    events; a name that is not in the season (``Turkish`` in 2024) names none, where a
+    fuzzy search would take the nearest event."""
+    wanted = [word for word in _words(selector) if word not in _COMMON_WORDS]
+    if not wanted:
+        return False
+    row = schedule.loc[event.schedule_index]
+    have = [word for field in ("EventName", "OfficialEventName", "Country", "Location")
+            if isinstance(row.get(field), str) for word in _words(row[field])]
+    return all(any(word.startswith(part) for word in have) for part in wanted)
+
+
+def _fastf1_pick(schedule, selector: str):
+    """The schedule index FastF1's own fuzzy search picks (None if it picks nothing)."""
     from fastf1.exceptions import FuzzyMatchError
 
     try:
         found = schedule.get_event_by_name(selector)
     except (FuzzyMatchError, ValueError, KeyError):
-        found = None
-    if found is None:
-        raise UsageError(f"No event matching '{selector}' in {year}: use a round number or "
-                         f"an event name such as '{events[-1].name}'", parameter="events")
-    event = next(e for e in events if e.schedule_index == found.name)
-    if selector.casefold() not in event.name.casefold():
-        log.info("Event '%s' matched %s %s", selector, year, event.name)
-    return event
+        return None
+    return None if found is None else found.name
 
 
 def _text(value) -> str | None:

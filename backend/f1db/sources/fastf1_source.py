@@ -26,11 +26,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..errors import FetchError, RequestBudgetSpent, TransientError, UsageError, first_line
+from ..errors import (CacheProblem, FetchError, RequestBudgetSpent, TransientError, UsageError,
+                      first_line)
 from ..models import fact_sources
 from ..records import EventRef, FetchedSession, SessionRef
 from . import fastf1_readers  # noqa: F401  (registers the readers of FastF1's tables)
 from .budget import RequestBudget, SystemClock
+from .cache_health import HTTP_CACHE_FILE, cache_problem, check_cache_folder
 from .events import events_from_schedule, match_event
 from .fastf1_compat import http_sessions, limiter_wait_seconds
 from .fastf1_costs import estimated_requests, load_options
@@ -39,7 +41,6 @@ from .readers import Reading, collect_frames
 
 log = logging.getLogger(__name__)
 
-HTTP_CACHE_FILE = "fastf1_http_cache.sqlite"
 BUDGET_FILE = "f1db_request_budget.sqlite"   # beside FastF1's cache: shared by every run
 
 
@@ -86,15 +87,13 @@ class FastF1Source:
         settings are process-wide, and something else may have changed them since."""
         import fastf1
 
+        if self.cache_dir.exists() and not self.cache_dir.is_dir():
+            check_cache_folder(self.cache_dir)        # says it is a file
         if self.offline and not (self.cache_dir / HTTP_CACHE_FILE).is_file():
             raise UsageError(f"Offline mode needs a FastF1 cache, but {self.cache_dir} has "
                              f"none: load once online, or use a cache folder that FastF1 "
                              f"has filled", parameter="offline")
-        try:
-            self.cache_dir.mkdir(parents=True, exist_ok=True)
-        except OSError as error:
-            raise UsageError(f"Cannot create the FastF1 cache folder {self.cache_dir}: "
-                             f"{error.strerror}", parameter="cache_dir") from None
+        check_cache_folder(self.cache_dir)
         fastf1.Cache.configure(cache_dir=str(self.cache_dir))
         fastf1.Cache.offline_mode(self.offline)
         if self.budget is None and not self.offline:
@@ -196,6 +195,7 @@ class FastF1Source:
                 raise
             except Exception as error:  # FastF1 parser failures vary by season and session
                 self._raise_budget_refusal()
+                self._raise_if_cache_failed()
                 self._raise_if_transient()
                 raise FetchError(f"FastF1 failed to load: {type(error).__name__}: "
                                  f"{first_line(error)}") from None
@@ -216,8 +216,17 @@ class FastF1Source:
         if any(fact_sources()[table].per_driver for table in fetched.frames):
             gc.collect()
         if fetched.missing or fetched.partial:
+            self._raise_if_cache_failed()
             self._raise_if_transient()
         return fetched
+
+    def _raise_if_cache_failed(self) -> None:
+        """A load came back with gaps: if the cache folder can no longer be used (a full
+        disk, a read-only mount, a damaged HTTP cache file), the gaps are the cache's, not
+        live timing's: stop before the session is stored without them."""
+        problem = cache_problem(self.cache_dir)
+        if problem:
+            raise CacheProblem(problem, parameter="cache_dir")
 
     def _raise_budget_refusal(self) -> None:
         """A spent budget (``wait_for_budget=False``) that FastF1 caught and logged."""
