@@ -39,10 +39,10 @@ SESSION_IDS = ("FP1", "FP2", "FP3", "Q", "SQ", "SS", "S", "R")
 
 EPILOG = """\
 exit codes: 0 every selected session stored or skipped (missing upstream parts included),
-            1 a session failed or the run stopped, 2 bad usage, configuration or a
-            permission the database role lacks, 3 the hour's request budget is spent
-            (--no-wait), 130 SIGINT, 143 SIGTERM, 129 SIGHUP (the sessions in flight are
-            rolled back, the summary written).
+            1 a session failed or the run stopped, 2 bad usage, configuration, an unusable
+            FastF1 cache folder, a damaged schema or a permission the database role lacks,
+            3 the hour's request budget is spent (--no-wait), 130 SIGINT, 143 SIGTERM,
+            129 SIGHUP (the sessions in flight are rolled back, the summary written).
 environment (also read from .env): DATABASE_URL; INSTANCE_CONNECTION_NAME, DB_USER, DB_PASS,
 DB_NAME, PRIVATE_IP, DB_IAM_AUTH for Cloud SQL; FASTF1_CACHE_DIR; F1_USERNAME, F1_PASSWORD;
 CLOUD_RUN_TASK_INDEX/CLOUD_RUN_TASK_COUNT or JOB_COMPLETION_INDEX/SHARD_COUNT (the shard).

@@ -33,6 +33,11 @@ class ConfigError(F1DBError):
     exit_code = 2
 
 
+class UnusableCacheFolder(ConfigError):
+    """FastF1's cache folder cannot be used before the run starts: not a folder, not
+    writable, full, or its HTTP cache file damaged (exit code 2, nothing done yet)."""
+
+
 class SchemaError(F1DBError):
     """The database schema is missing or older than this code (exit code 2)."""
 
@@ -73,9 +78,9 @@ class RunAborted(F1DBError):
 
 
 class CacheProblem(RunAborted):
-    """FastF1's cache folder cannot be used: not a folder, not writable, full, or its HTTP
-    cache file damaged (exit code 2). Found before a load, or after a load with gaps: the
-    run stops before a session is stored with parts the cache lost."""
+    """FastF1's cache folder can no longer be used, found after a load came back with gaps
+    (a disk that filled, a mount gone read-only, its HTTP cache file damaged; exit code 2):
+    the run stops before a session is stored without the parts the cache lost."""
 
     exit_code = 2
 

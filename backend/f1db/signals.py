@@ -49,4 +49,6 @@ def stop_on_signals() -> Iterator[None]:
         yield
     finally:
         for number, previous in saved.items():
-            signal.signal(number, previous)
+            # After a stop the process is on its way out with its exit code: a later
+            # signal must not replace that code with a kill by the default handler.
+            signal.signal(number, signal.SIG_IGN if _received else previous)

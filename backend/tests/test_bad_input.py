@@ -64,7 +64,7 @@ POINTS_AT = {
     "unknown-table": ("--tables", "see"),
     "quiet-and-verbose": ("--quiet", "in message"),
     "unknown-flag": ("--help", "see"),
-    "summary-folder-missing": ("--summary-json", "in message"),
+    "summary-folder-missing": ("--summary-json", "see"),
     "unknown-event": ("--event", "see"),
     "no-such-round": ("--event", "see"),
     "no-sprint-that-weekend": ("--session", "see"),

@@ -148,3 +148,14 @@ def test_the_docs_speak_of_the_product():
     words = re.compile(r"\bthe (seed|peer)('s)?\b|\bpeers?'? way\b", re.I)
     for path in [REPO / "README.md", *(REPO / "docs").glob("*.md"), *BACKEND.rglob("*.py")]:
         assert not words.search(path.read_text()), path
+
+
+def test_every_promise_of_the_reliability_table_names_a_test_that_exists():
+    import ast
+
+    promises = re.findall(r"`tests/(test_\w+\.py)::(test_\w+)`", DOCS["RELIABILITY.md"])
+    assert len(promises) >= 30
+    for file, test in promises:
+        tree = ast.parse((BACKEND / "tests" / file).read_text())
+        names = {node.name for node in tree.body if isinstance(node, ast.FunctionDef)}
+        assert test in names, f"docs/RELIABILITY.md names {file}::{test}, which does not exist"

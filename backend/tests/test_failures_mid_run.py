@@ -158,3 +158,62 @@ def test_a_value_that_does_not_fit_fails_the_session_naming_it(recorded_cache, s
     counts = row_counts(sqlite_url)
     assert counts.pop("session_failures") == 1          # remembered for --plan
     assert set(counts.values()) == {0}
+
+
+def test_a_failed_reload_of_a_stored_session_keeps_it_and_records_no_failure(
+        recorded_cache, database_url, monkeypatch):
+    """--force of a stored session that fails (a value the database refuses) keeps the rows
+    stored before, and leaves no session_failures row: that table lists sessions that are
+    not stored, and --plan would show a stored session as failed."""
+    from f1db.errors import WriteError
+
+    first = run(database_url, recorded_cache, tables=("results", "laps"))
+    assert first.sessions_loaded == 2
+    before = row_counts(database_url)
+
+    def refuse(connection, table, key, frames, **options):
+        raise WriteError(f"{table.name}: the database refused the rows: refused on purpose")
+
+    monkeypatch.setattr(session_job_module, "replace_session_rows", refuse)
+    forced = run(database_url, recorded_cache, tables=("results", "laps"), force=True)
+    assert forced.sessions_failed == 2 and forced.exit_code == 1
+    assert {entry.error for entry in forced.sessions} == {"WriteError"}
+    assert row_counts(database_url) == before                 # rows kept, no failure row
+    assert before["session_failures"] == 0
+
+
+def test_a_connection_dropped_at_start_up_is_retried(recorded_cache, postgres_url,
+                                                     monkeypatch):
+    """The database answered, then its backend was terminated before the ledger was read
+    (a failover, an admin): a transient fault, retried, not exit 1 without a summary."""
+    import f1db.populator as populator_module
+    from sqlalchemy import text
+
+    real_read_ledger = populator_module.read_ledger
+    terminated = []
+
+    def terminate_then_read(connection, years, **options):
+        if not terminated:
+            terminated.append(True)
+            connection.execute(text("SELECT pg_terminate_backend(pg_backend_pid())"))
+        return real_read_ledger(connection, years, **options)
+
+    monkeypatch.setattr(populator_module, "read_ledger", terminate_then_read)
+    summary = run(postgres_url, recorded_cache, retry_wait=0, tables=("results",))
+    assert terminated and summary.exit_code == 0 and summary.sessions_loaded == 2
+    assert not summary.aborted
+
+
+def test_a_database_that_keeps_failing_at_start_up_ends_the_run_with_a_summary(
+        recorded_cache, postgres_url, monkeypatch):
+    import f1db.populator as populator_module
+    from sqlalchemy import text
+
+    def always_terminate(connection, years, **options):
+        connection.execute(text("SELECT pg_terminate_backend(pg_backend_pid())"))
+
+    monkeypatch.setattr(populator_module, "read_ledger", always_terminate)
+    summary = run(postgres_url, recorded_cache, retries=1, retry_wait=0, tables=("results",))
+    assert summary.exit_code == 1 and summary.sessions_loaded == 0
+    assert "gave up after 2 attempts" in summary.aborted
+    assert "database connection problem" in summary.aborted

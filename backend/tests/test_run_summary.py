@@ -72,3 +72,24 @@ def test_session_missing_from_cache_fails_with_a_reason(cli_cache, populated, po
     assert "\n" not in summary["failures"][0]["reason"]
     assert row_counts(url) == {**populated["counts"], "session_failures": 1}
     assert stored_sessions(url) == [ITALY_FP2_STORED]
+
+
+def test_a_run_that_cannot_run_never_leaves_an_earlier_success_in_place(cli_cache, tmp_path):
+    """A cron job reads the summary file: after a failed run it must say the run failed,
+    not what the run before it said."""
+    summary_path = tmp_path / "last_run.json"
+    url = sqlite_url_of(tmp_path / "f1.db")
+    ok = populate(tmp_path, *ITALY_FP2, *offline(cli_cache), "--database-url", url,
+                  "--tables", "results", "--summary-json", summary_path)
+    assert ok.returncode == 0 and json.loads(summary_path.read_text())["exit_code"] == 0
+
+    for bad in (["--database-url", "postgresql://postgres@127.0.0.1:5999/x"],   # unreachable
+                ["--database-url", url, "--event", "Narnia"],                  # not in 2021
+                ["--database-url", url, "--no-such-flag"]):                    # argparse's
+        failed = populate(tmp_path, "--year", "2021", *offline(cli_cache), *bad,
+                          "--summary-json", summary_path)
+        line = failed.stderr.strip().splitlines()[-1]
+        summary = json.loads(summary_path.read_text())
+        assert failed.returncode == 2 and summary["exit_code"] == 2, summary
+        assert summary["error"] == line and summary["sessions"] == []
+    assert not list(tmp_path.glob(".last_run.json.*"))      # no temporary file left behind

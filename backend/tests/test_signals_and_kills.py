@@ -106,3 +106,30 @@ def test_the_database_backend_killed_mid_copy_is_retried_without_a_traceback(
     assert entry["outcome"] == "loaded", result.summary
     assert "{'" not in result.output       # never pg8000's dict of error fields
     assert_stored_as_fastf1(postgres_url, recorded_cache, [ITALY_FP2], ITALY_TABLES)
+
+
+GAP_SECONDS = 0.005      # the second signal lands while the first one unwinds
+
+
+@pytest.mark.parametrize("signals, code, name", [
+    ((signal.SIGTERM, signal.SIGTERM), 143, "SIGTERM"),
+    ((signal.SIGINT, signal.SIGTERM), 130, "SIGINT"),
+    ((signal.SIGHUP,), 129, "SIGHUP"),
+], ids=["sigterm-twice", "sigint-then-sigterm", "sighup"])
+def test_signals_close_together_still_roll_back_and_write_the_summary(
+        signals, code, name, database_url, tmp_path):
+    """A second signal 50 ms after the first (Ctrl-C pressed twice, a platform repeating
+    SIGTERM) lands while the first one unwinds: it must cut neither the rollback nor the
+    summary short. SIGHUP (a closed terminal) stops a run like SIGTERM."""
+    import time
+
+    with start_child(tmp_path, *ITALY_ARGS, "--database-url", database_url,
+                     pause_at="copy") as child:
+        child.wait_paused()
+        for number in signals:
+            child.send_signal(number)
+            time.sleep(GAP_SECONDS)
+        result = child.finish(timeout=60)
+    assert_clean_exit(result, code=code)
+    assert result.summary["stopped"] == name and result.summary["exit_code"] == code
+    assert ledger_session_count(database_url) == 0 and fact_row_total(database_url) == 0

@@ -7,8 +7,8 @@ hand back a session with parts missing, exactly as if live timing had not publis
 them. Stored that way, a race would keep its results and lose its laps and telemetry,
 marked "retried on the next run", and an offline rerun would then call them "not in the
 offline cache". So the folder is checked before a run loads anything, and whenever a
-load comes back with a gap: a problem found stops the run (``CacheProblem``) before the
-session is stored.
+load comes back with a gap: a problem found refuses the run before it starts
+(``UnusableCacheFolder``) or stops it before the session is stored (``CacheProblem``).
 
 Checks, all cheap (no full scan of the cache): the path is a folder (created if missing),
 a file can be created and removed in it, the disk holds at least ``MIN_FREE_BYTES``, and
@@ -23,7 +23,7 @@ import sqlite3
 import uuid
 from pathlib import Path
 
-from ..errors import CacheProblem
+from ..errors import UnusableCacheFolder
 
 HTTP_CACHE_FILE = "fastf1_http_cache.sqlite"
 MIN_FREE_BYTES = 200 * 2**20       # a race's downloads and parsed copies: tens of MB
@@ -31,21 +31,21 @@ _SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
 def check_cache_folder(folder: Path, *, create: bool = True) -> None:
-    """Raise CacheProblem (one line: what is wrong, what to do) unless ``folder`` can hold
-    FastF1's cache; create it first when ``create``."""
+    """Raise UnusableCacheFolder (one line: what is wrong, what to do) unless ``folder`` can
+    hold FastF1's cache; create it first when ``create``."""
     if folder.exists() and not folder.is_dir():
-        raise CacheProblem(f"The FastF1 cache folder {folder} is a file, not a folder: "
+        raise UnusableCacheFolder(f"The FastF1 cache folder {folder} is a file, not a folder: "
                            f"give a folder", parameter="cache_dir")
     if create:
         try:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as error:
-            raise CacheProblem(f"Cannot create the FastF1 cache folder {folder}: "
+            raise UnusableCacheFolder(f"Cannot create the FastF1 cache folder {folder}: "
                                f"{_reason(error)}: choose another cache folder",
                                parameter="cache_dir") from None
     problem = cache_problem(folder)
     if problem:
-        raise CacheProblem(problem, parameter="cache_dir")
+        raise UnusableCacheFolder(problem, parameter="cache_dir")
 
 
 def cache_problem(folder: Path) -> str | None:
