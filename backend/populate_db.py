@@ -160,7 +160,8 @@ def checked(args) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    summary_file = SummaryFile(Path(summary_path_in(argv))) if summary_path_in(argv) else None
+    summary_path = summary_path_in(argv)
+    summary_file = SummaryFile(Path(summary_path)) if summary_path else None
     try:
         if summary_file:
             summary_file.check()

@@ -18,7 +18,7 @@ from typing import Callable
 from .config import BACKEND_DIR
 from .errors import F1DBError, Interrupted, UsageError, first_line
 
-EXIT_OK, EXIT_USAGE = 0, 2
+EXIT_OK = 0
 _FILE_ONLY_LOGGER = "f1db.exit"
 # Until setup_logging gives it the log file, errors logged here go nowhere (never twice
 # to the console through logging's last-resort handler).

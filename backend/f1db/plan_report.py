@@ -7,10 +7,8 @@ as a table and written as JSON (``--plan --summary-json``; docs/USAGE.md has the
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
 from .models import VIEW_NAMES
-from .outputs import write_json_atomically
 from .plan import SessionPlan
 from .records import FailureRecord, LedgerEntry, PartStatus, SessionRef
 from .summary import seasons_text
@@ -73,9 +71,6 @@ class PlanReport:
                 "duration_seconds": round(self.duration_seconds, 3),
                 "exit_code": self.exit_code}
 
-    def write_json(self, path: Path) -> None:
-        """The JSON at ``path``, replaced in one step (outputs.write_json_atomically)."""
-        write_json_atomically(Path(path), self.to_json())
 
     def render(self) -> str:
         shard = f" (shard {self.shard})" if self.shard else ""

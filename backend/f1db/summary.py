@@ -11,12 +11,10 @@ from __future__ import annotations
 
 import logging
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Literal, Mapping
 
 from .errors import Interrupted, RunAborted
 from .models import TABLE_NAMES
-from .outputs import write_json_atomically
 from .records import Failed, Loaded, Outcome, PartStatus, SessionRef, Skipped
 
 log = logging.getLogger("f1db")
@@ -220,9 +218,6 @@ class RunSummary:
             "exit_code": self.exit_code,
         }
 
-    def write_json(self, path: Path) -> None:
-        """The JSON at ``path``, replaced in one step (outputs.write_json_atomically)."""
-        write_json_atomically(Path(path), self.to_json())
 
     def render(self) -> str:
         """A short table for the console (and the log)."""

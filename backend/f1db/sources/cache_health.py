@@ -33,9 +33,7 @@ _SQLITE_MAGIC = b"SQLite format 3\x00"
 def check_cache_folder(folder: Path, *, create: bool = True) -> None:
     """Raise UnusableCacheFolder (one line: what is wrong, what to do) unless ``folder`` can
     hold FastF1's cache; create it first when ``create``."""
-    if folder.exists() and not folder.is_dir():
-        raise UnusableCacheFolder(f"The FastF1 cache folder {folder} is a file, not a folder: "
-                           f"give a folder", parameter="cache_dir")
+    refuse_a_file(folder)
     if create:
         try:
             folder.mkdir(parents=True, exist_ok=True)
@@ -46,6 +44,13 @@ def check_cache_folder(folder: Path, *, create: bool = True) -> None:
     problem = cache_problem(folder)
     if problem:
         raise UnusableCacheFolder(problem, parameter="cache_dir")
+
+
+def refuse_a_file(folder: Path) -> None:
+    """Raise UnusableCacheFolder when ``folder`` names a file."""
+    if folder.exists() and not folder.is_dir():
+        raise UnusableCacheFolder(f"The FastF1 cache folder {folder} is a file, not a folder: "
+                                  f"give a folder", parameter="cache_dir")
 
 
 def cache_problem(folder: Path) -> str | None:

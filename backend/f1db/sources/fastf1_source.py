@@ -32,7 +32,7 @@ from ..models import fact_sources
 from ..records import EventRef, FetchedSession, SessionRef
 from . import fastf1_readers  # noqa: F401  (registers the readers of FastF1's tables)
 from .budget import RequestBudget, SystemClock
-from .cache_health import HTTP_CACHE_FILE, cache_problem, check_cache_folder
+from .cache_health import HTTP_CACHE_FILE, cache_problem, check_cache_folder, refuse_a_file
 from .events import events_from_schedule, match_event
 from .fastf1_compat import http_sessions, limiter_wait_seconds
 from .fastf1_costs import estimated_requests, load_options
@@ -87,8 +87,7 @@ class FastF1Source:
         settings are process-wide, and something else may have changed them since."""
         import fastf1
 
-        if self.cache_dir.exists() and not self.cache_dir.is_dir():
-            check_cache_folder(self.cache_dir)        # says it is a file
+        refuse_a_file(self.cache_dir)       # before "has no cache", which would be wrong
         if self.offline and not (self.cache_dir / HTTP_CACHE_FILE).is_file():
             raise UsageError(f"Offline mode needs a FastF1 cache, but {self.cache_dir} has "
                              f"none: load once online, or use a cache folder that FastF1 "
