@@ -88,7 +88,8 @@ class PlanReport:
             states[entry.state] = states.get(entry.state, 0) + 1
         lines.append("  sessions: " + ", ".join(f"{n} {state}" for state, n in states.items())
                      if states else "  sessions: none selected")
-        lines.append(f"  views {', '.join(VIEW_NAMES)}: read from laps, nothing to load")
+        lines.append(f"  views {', '.join(VIEW_NAMES)}: computed from the stored tables, nothing "
+                     f"to load")
         for item in self.schedules:
             lines.append(f"  events {item.year}: {item.events} in FastF1's schedule "
                          f"({item.sessions} sessions), {item.stored} stored in events; "

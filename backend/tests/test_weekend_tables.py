@@ -432,7 +432,8 @@ def test_plan_lists_the_new_tables_and_the_events(recorded_cache, database_url, 
     assert race.state == "new" and race.next_step == "load " + ", ".join(TABLE_NAMES)
     assert (f"events 2022: {events} in FastF1's schedule ({sessions} sessions), 0 stored "
             f"in events") in new.render()
-    assert "views stints, pit_stops: read from laps, nothing to load" in new.render()
+    assert ("views stints, pit_stops, race_features: computed from the stored tables, "
+            "nothing to load" in new.render())
 
     practice = plan(database_url, recorded_cache, ITALY_FP2)
     assert practice.sessions[0].next_step == "load " + ", ".join(

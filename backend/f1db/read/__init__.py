@@ -1,0 +1,1 @@
+"""The read side: what the stages stored, read back (docs/FEATURES.md)."""
