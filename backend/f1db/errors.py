@@ -44,6 +44,19 @@ class SchemaError(F1DBError):
     exit_code = 2
 
 
+class NotStored(F1DBError, LookupError):
+    """What a reader asked for is not in the database (exit code 2): the message names
+    the session or part and the ``populate_db.py`` command that would store it
+    (``command``), or says why no run can (a part FastF1 had no data for)."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, *, command: str | None = None,
+                 parameter: str | None = None):
+        super().__init__(message, parameter=parameter)
+        self.command = command
+
+
 class FetchError(F1DBError):
     """FastF1 could not give a session (network, cache miss, parser failure)."""
 

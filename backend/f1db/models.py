@@ -23,7 +23,8 @@ in an order that leaves PostgreSQL no alignment padding: fixed-width columns wid
 text last (docs/DATA.md, "Storage of the big tables").
 
 The calendar (``events``, ``event_sessions``) is FastF1's schedule, refreshed by every
-run; ``stints`` and ``pit_stops`` are views over ``laps`` (revision 0005, ``VIEW_NAMES``).
+run; ``stints`` and ``pit_stops`` are views over ``laps`` (revision 0005) and
+``race_features`` one over results, standings and weather (revision 0006; ``VIEW_NAMES``).
 The ledger is ``sessions`` (one row per stored session, written in the same transaction as
 its rows) and ``session_parts`` (one row per table ever asked for: loaded, partial or
 missing); ``session_failures`` keeps why a session that is not stored last failed.
@@ -132,6 +133,13 @@ def derived_key(kind: str = "integer"):
     """A natural-key column the transform computes (driver_number, sample_index, sequence)."""
     return mapped_column(_SQL_TYPES[kind](), primary_key=True,
                          info={"derived": True, "kind": kind})
+
+
+def row_order():
+    """The row's position in FastF1's own frame (``results``, ``laps``), computed by the
+    transform: FastF1 orders those frames by rules no stored column reproduces (ties and
+    NaN positions, drivers in timing order), and the read side gives them back in it."""
+    return mapped_column(Integer, nullable=True, info={"derived": True, "kind": "integer"})
 
 
 def session_type_column(sort_order: int = 0):
@@ -281,6 +289,7 @@ class Result(SessionKeyMixin, Base):
     status: Mapped[str | None] = fastf1_column("Status", "text")
     points: Mapped[float | None] = fastf1_column("Points", "real")
     laps: Mapped[int | None] = fastf1_column("Laps", "integer")
+    row_order: Mapped[int | None] = row_order()
 
 
 class Lap(SessionKeyMixin, Base):
@@ -320,6 +329,7 @@ class Lap(SessionKeyMixin, Base):
     deleted_reason: Mapped[str | None] = fastf1_column("DeletedReason", "text")
     fast_f1_generated: Mapped[bool | None] = fastf1_column("FastF1Generated", "flag")
     is_accurate: Mapped[bool | None] = fastf1_column("IsAccurate", "flag")
+    row_order: Mapped[int | None] = row_order()
 
 
 class Weather(SessionKeyMixin, Base):
@@ -602,9 +612,10 @@ EVENT_TABLES = tuple(model.__tablename__ for model in FACT_MODELS
                      if not issubclass(model, SessionKeyMixin))    # kept once per event
 LEDGER_MODELS = (StoredSession, SessionPart, SessionFailure)
 SCHEDULE_MODELS = (Event, EventSession)
-# Views over the fact tables, defined in revision 0005 (same SQL on both databases):
-# one row per driver and tyre stint, one row per pit stop (docs/DATA.md, "Views").
-VIEW_NAMES = ("stints", "pit_stops")
+# Views over the fact tables (same SQL on both databases, docs/DATA.md, "Views"): one row
+# per driver and tyre stint, one per pit stop (revision 0005), one per driver per Race and
+# Sprint with what was known before it (revision 0006, docs/FEATURES.md).
+VIEW_NAMES = ("stints", "pit_stops", "race_features")
 for _model in FACT_MODELS:
     _apply_key_fillfactor(_model.__table__)
 

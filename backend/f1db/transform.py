@@ -75,8 +75,8 @@ def table_frame(table: Table, source: pd.DataFrame, key: SessionKey) -> pd.DataF
     Columns named in ``info["source"]`` are converted by their ``info["kind"]``; a source
     column FastF1 did not provide becomes all-missing. Derived keys come from the frame
     itself (``driver_number``/``sample_index`` from :func:`driver_frame`, a reader's
-    ``marker_type``, the schedule's ``year``/``round_number``) or, for a ``sequence`` the
-    frame does not have, are the row's position.
+    ``marker_type``, the schedule's ``year``/``round_number``) or, for a ``sequence`` or
+    ``row_order`` the frame does not have, are the row's position.
     """
     source = pd.DataFrame(source).reset_index(drop=True)
     rows = len(source)
@@ -88,7 +88,7 @@ def table_frame(table: Table, source: pd.DataFrame, key: SessionKey) -> pd.DataF
             out[name] = np.full(rows, value, dtype=object if isinstance(value, str) else np.int64)
         elif column.info.get("derived"):
             out[name] = (source[name].to_numpy() if name in source.columns
-                         else np.arange(rows, dtype=np.int64))   # sequence: the row's place
+                         else np.arange(rows, dtype=np.int64))   # the row's place
         elif column.info["source"] in source.columns:
             out[name] = convert(source[column.info["source"]], column.info["kind"],
                                 column=f"{table.name}.{name}")

@@ -9,6 +9,7 @@ built once per run, whichever modules use it.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import os
 import shutil
@@ -34,7 +35,8 @@ from support.synthetic_telemetry import (add_session_telemetry, restoring_fastf1
 # itself, or when it uses one of these fixtures (each loads FastF1 sessions or runs scripts).
 SLOW_FIXTURES = {"recorded_cache", "cli_cache", "populated", "populated_copy",
                  "bad_input_runs", "rehearsal_cache", "image_files", "reference_cache",
-                 "edited_caches", "offline_fastf1", "fastf1_scratch", "cache_copy"}
+                 "edited_caches", "offline_fastf1", "fastf1_scratch", "cache_copy",
+                 "read_back_cache", "read_back_database"}
 
 
 def pytest_collection_modifyitems(items):
@@ -284,3 +286,39 @@ def populated_copy(populated, tmp_path) -> Path:
     copy = tmp_path / "populated.db"
     shutil.copyfile(populated["path"], copy)
     return copy
+
+
+# --- the read side ------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def read_back_cache(tmp_path_factory) -> Path:
+    """A FastF1 cache of every recorded session, two of them with synthetic telemetry over
+    the whole session (support/read_back.py): the reference the read side is compared with."""
+    if not recordings_available():
+        pytest.skip("../shared/fastf1-recorded is absent: recorded FastF1 sessions "
+                    "cannot be loaded")
+    from support.read_back import build_read_back_cache
+
+    return build_read_back_cache(tmp_path_factory.mktemp("read-back-cache"))
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def read_back_database(request, read_back_cache, tmp_path_factory) -> str:
+    """Every session of ``read_back_cache`` stored once per run and database (URL); the
+    read tests only read it (they check that nothing changes)."""
+    from support.database import populate_offline
+
+    with contextlib.ExitStack() as stack:
+        if request.param == "sqlite":
+            url = "sqlite:///" + str(tmp_path_factory.mktemp("read-back") / "f1.db")
+        else:
+            try:
+                url = stack.enter_context(scratch_postgres_database("f1db_read"))
+            except PostgresUnavailable as error:
+                if os.environ.get("F1DB_REQUIRE_POSTGRES"):
+                    pytest.fail(str(error))
+                pytest.skip(str(error))
+        for year, event, session in RECORDED_SESSIONS:
+            summary = populate_offline(url, read_back_cache, year, event, session)
+            assert summary.sessions_failed == 0, summary.sessions
+        yield url

@@ -2,7 +2,10 @@
 
 Imports follow the data (plan -> sources -> transform -> load -> summary): no stage imports
 a later one, the foundations import no stage, and only the run and its facade see every
-stage. FastF1 is imported by the sources alone, database drivers by the dialects alone.
+stage. The read side (read/) stands beside the run: it reads what the stages stored and
+imports none of the writing stages. FastF1 is imported by the sources and the read side
+alone (each with its own module for FastF1's internals), database drivers by the dialects
+alone.
 Read from the source text (``ast``), so a rule broken inside a function body counts too.
 A package (sources/, dialects/, run/) counts as one module: the union of its files.
 """
@@ -31,6 +34,14 @@ STAGES = {"selection": 0, "shard": 0, "plan": 1, "sources": 2, "transform": 3,
 ORCHESTRATION = {"run", "populator"}
 TOOLS = {"progress": set(), "cli": {"config", "errors", "progress", "sources"},
          "smoke": {"db", "models", "schema"}}
+# The read side: stored rows back as FastF1 objects and frames. It opens the database and
+# checks its schema like any tool, and shares the event and session names with the sources;
+# it never imports what writes (transform, load, ledger, claims, run).
+READ_SIDE = {"read": {"errors", "records", "models", "config", "dialects", "db", "schema",
+                      "sources"}}
+# Each package that imports FastF1 reads its private names in one module of its own.
+FASTF1_COMPAT = (F1DB / "sources" / "fastf1_compat.py", F1DB / "read" / "fastf1_compat.py")
+READ_COMPAT = FASTF1_COMPAT[1]
 PURE = ("selection", "shard", "plan", "transform", "records", "plan_report", "summary")
 
 
@@ -81,7 +92,8 @@ def third_party_imports(module: str) -> set[str]:
 
 
 def test_every_module_is_classified():
-    assert modules() == set(FOUNDATIONS) | set(STAGES) | ORCHESTRATION | set(TOOLS)
+    assert modules() == (set(FOUNDATIONS) | set(STAGES) | ORCHESTRATION | set(TOOLS)
+                         | set(READ_SIDE))
 
 
 def test_the_import_reader_sees_every_f1db_import():
@@ -112,9 +124,15 @@ def test_tools_import_what_they_say(module):
     assert f1db_imports(module) <= TOOLS[module]
 
 
+def test_the_read_side_imports_nothing_that_writes():
+    assert f1db_imports("read") <= READ_SIDE["read"]
+    assert "db" in f1db_imports("read")                  # the control: it sees them
+    assert all("read" not in f1db_imports(module) for module in modules() - {"read"})
+
+
 def test_fastf1_is_imported_by_the_sources_alone():
     importers = {module for module in modules() if "fastf1" in third_party_imports(module)}
-    assert importers == {"sources"}
+    assert importers == {"sources", "read"}
 
 
 def private_fastf1_reaches(path: Path) -> list[str]:
@@ -141,11 +159,23 @@ def private_fastf1_reaches(path: Path) -> list[str]:
     return found
 
 
-def test_fastf1_internals_are_read_by_the_compatibility_module_alone():
-    compat = F1DB / "sources" / "fastf1_compat.py"
-    assert len(private_fastf1_reaches(compat)) >= 4      # the control: it sees them there
-    assert [found for path in F1DB.rglob("*.py") if path != compat
+def test_fastf1_internals_are_read_by_the_compatibility_modules_alone():
+    assert len(private_fastf1_reaches(FASTF1_COMPAT[0])) >= 4   # the control: it sees them
+    assert [found for path in F1DB.rglob("*.py") if path not in FASTF1_COMPAT
             for found in private_fastf1_reaches(path)] == []
+
+
+def test_the_session_attributes_the_read_side_sets_are_named_in_its_compat_module_alone():
+    """The read side fills a Session's private attributes (``_laps``, ...) by name: those
+    names are written in read/fastf1_compat.py and nowhere else."""
+    from f1db.read.fastf1_compat import ATTRIBUTES
+
+    assert len(ATTRIBUTES) >= 10 and all(name.startswith("_") for name in ATTRIBUTES.values())
+    for path in F1DB.rglob("*.py"):
+        if path != READ_COMPAT:
+            text = path.read_text()
+            assert not [name for name in ATTRIBUTES.values()
+                        if re.search(rf"[\"'.]{name}\b", text)], path
 
 
 def test_database_drivers_are_known_to_the_dialects_alone():

@@ -29,8 +29,9 @@ from support.scratch_postgres import POSTGRES
 pytestmark = pytest.mark.slow      # starts processes or loads FastF1 sessions
 
 GRANTS_DOCS = (REPO / "docs" / "OPERATIONS.md",)
-DOC_NAMES = {"owner": "f1_owner", "loader": "f1_loader", "database": "f1_data",
-             "owner_password": "owner-password", "loader_password": "loader-password"}
+DOC_NAMES = {"owner": "f1_owner", "loader": "f1_loader", "reader": "f1_reader",
+             "database": "f1_data", "owner_password": "owner-password",
+             "loader_password": "loader-password", "reader_password": "reader-password"}
 
 
 def documented_sql() -> tuple[list[str], list[str]]:
@@ -43,6 +44,16 @@ def documented_sql() -> tuple[list[str], list[str]]:
         if len(blocks) >= 2:
             return statements(blocks[0]), statements(blocks[1])
     raise AssertionError(f"no 'Least privilege' section with two sql blocks in {GRANTS_DOCS}")
+
+
+def documented_reader_sql() -> tuple[list[str], list[str]]:
+    """The reader's statements (the section's third sql block): the administrator's
+    CREATE ROLE, then the owner's grants."""
+    section = re.search(r"^##+ Least privilege\n(.*?)(?=^## |\Z)", GRANTS_DOCS[0].read_text(),
+                        re.S | re.M)
+    block = statements(re.findall(r"```sql\n(.*?)```", section.group(1), re.S)[2])
+    return ([sql for sql in block if sql.startswith("CREATE ROLE")],
+            [sql for sql in block if not sql.startswith("CREATE ROLE")])
 
 
 def statements(block: str) -> list[str]:
@@ -66,8 +77,9 @@ class Roles:
         return self.names["loader"]
 
     @property
-    def secrets(self) -> tuple[str, str]:
-        return self.names["owner_password"], self.names["loader_password"]
+    def secrets(self) -> tuple[str, ...]:
+        return (self.names["owner_password"], self.names["loader_password"],
+                self.names["reader_password"])
 
     def localise(self, statement: str) -> str:
         for key, documented in DOC_NAMES.items():
@@ -103,8 +115,9 @@ def roles():
 
     suffix = uuid.uuid4().hex[:10]
     names = {"owner": f"f1_owner_{suffix}", "loader": f"f1_loader_{suffix}",
-             "database": f"f1_data_{suffix}", "owner_password": f"Own3r-{suffix}",
-             "loader_password": f"L0ader-{suffix}"}
+             "reader": f"f1_reader_{suffix}", "database": f"f1_data_{suffix}",
+             "owner_password": f"Own3r-{suffix}", "loader_password": f"L0ader-{suffix}",
+             "reader_password": f"R3ader-{suffix}"}
     try:
         admin = pg8000.native.Connection(**POSTGRES, timeout=10)
     except (pg8000.exceptions.InterfaceError, OSError) as error:
@@ -118,7 +131,7 @@ def roles():
         yield made
     finally:
         admin.run(f'DROP DATABASE IF EXISTS "{names["database"]}" WITH (FORCE)')
-        for role in (names["loader"], names["owner"]):
+        for role in (names["reader"], names["loader"], names["owner"]):
             admin.run(f'DROP ROLE IF EXISTS "{role}"')
         admin.close()
 
@@ -275,3 +288,38 @@ def test_a_read_only_role_may_read(roles, tmp_path):
         assert require_current_schema(loader, access="read").up_to_date
         with pytest.raises(PermissionProblem, match="may not write table"):
             require_current_schema(loader)
+
+
+def test_the_documented_reader_role_reads_every_part_and_writes_nothing(roles, cli_cache,
+                                                                        tmp_path):
+    """The reader's grants, run as documented: load_session, frames across sessions and
+    the race features read as the reader equal what the owner reads; a write is refused."""
+    import pg8000.native
+    from pandas.testing import assert_frame_equal
+
+    import f1db.read as read
+
+    assert migrate(roles, "owner", tmp_path).returncode == 0
+    roles.grant_as_documented()
+    loaded = run_script("backend/populate_db.py", *ITALY_FP2, *offline(cli_cache),
+                        "--database-url", roles.url("loader"), cwd=REPO)
+    assert loaded.returncode == 0, loaded.stderr
+    administrator, owner = documented_reader_sql()
+    admin = pg8000.native.Connection(**POSTGRES, timeout=10)
+    try:
+        for statement in administrator:
+            admin.run(roles.localise(statement))
+    finally:
+        admin.close()
+    roles.run("owner", *owner)
+
+    as_reader = read.load_session(roles.url("reader"), 2021, "Italian Grand Prix", "FP2")
+    as_owner = read.load_session(roles.url("owner"), 2021, "Italian Grand Prix", "FP2")
+    for part in ("results", "laps", "weather_data", "race_control_messages"):
+        assert_frame_equal(getattr(as_reader, part), getattr(as_owner, part))
+    assert sorted(as_reader.car_data) == sorted(as_owner.car_data)
+    assert_frame_equal(read.read_frame(roles.url("reader"), "stints"),
+                       read.read_frame(roles.url("owner"), "stints"))
+    read.race_features(roles.url("reader"))
+    with pytest.raises(Exception, match="permission denied"):
+        roles.run("reader", "DELETE FROM results")

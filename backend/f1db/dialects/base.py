@@ -48,6 +48,9 @@ class Dialect:
     # in another process; not when the write runs in this process (it then only contends
     # with FastF1's parse for the GIL and the cores).
     writes_behind: bool = False
+    # Whether a reader gains from reading two tables at once on two connections: when the
+    # server does most of the work (PostgreSQL), not when this process does (SQLite).
+    reads_in_parallel: bool = False
 
     # -- connecting ------------------------------------------------------------------------
 
@@ -126,6 +129,32 @@ class Dialect:
         processes waiting up to ``timeout`` (then SchemaError); committed when the block
         ends without an error."""
         raise NotImplementedError
+
+    # -- reading (the read side) ---------------------------------------------------------
+
+    def read_only(self, engine: Engine) -> Engine:
+        """``engine`` with every transaction read-only where the database can say so (a
+        reader that tried to write would fail instead of writing)."""
+        return engine
+
+    def read_frame(self, connection: Connection, columns: Sequence[Column], where: Sequence,
+                   order_by: Sequence[Column]) -> pd.DataFrame:
+        """The rows of ``columns`` matching ``where`` in ``order_by`` order, as a stored
+        frame (one dtype per SQL type, dialects/reading.py)."""
+        from .reading import read_frame
+
+        return read_frame(connection, columns, where, order_by)
+
+    def read_per_driver(self, connection: Connection, columns: Sequence[Column],
+                        where: Sequence, driver: Column, sample: Column
+                        ) -> dict[str, pd.DataFrame]:
+        """Each driver's rows of a per-driver table in ``sample`` order, as stored frames
+        keyed by driver (in key order)."""
+        from .reading import split_by
+
+        frame = self.read_frame(connection, [driver, *columns], where, [driver, sample])
+        return {name: part.drop(columns=driver.name)
+                for name, part in split_by(frame, driver.name).items()}
 
     # -- roles -----------------------------------------------------------------------------
 

@@ -147,6 +147,15 @@ def _no_delay(dbapi_connection, _record):
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
+def _read_only_session(dbapi_connection, _record) -> None:
+    """Every transaction of a reader's connection is READ ONLY: PostgreSQL refuses a write
+    (SQLSTATE 25006) even from a role that could make it."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
+    cursor.close()
+    dbapi_connection.commit()
+
+
 def tune_connections(engine: Engine) -> Engine:
     """What every PostgreSQL engine gets, the Cloud SQL connector's included."""
     event.listen(engine, "connect", _no_delay)
@@ -158,10 +167,20 @@ class PostgreSQL(Dialect):
     # The write is mostly the server's work (COPY parsing, index upkeep) in its own process:
     # it overlaps FastF1's load of the next session on another core.
     writes_behind = True
+    reads_in_parallel = True
 
     def create_engine(self, url, *, parameter=None, write=True):
         return tune_connections(create_engine(url, pool_pre_ping=True, connect_args={
             "timeout": CONNECT_TIMEOUT_SECONDS}))
+
+    def read_only(self, engine):
+        event.listen(engine, "connect", _read_only_session)
+        return engine
+
+    def read_per_driver(self, connection, columns, where, driver, sample):
+        from .pg_reading import read_per_driver
+
+        return read_per_driver(connection, columns, where, driver, sample)
 
     # -- rows ------------------------------------------------------------------------------
 

@@ -111,10 +111,21 @@ def _sqlite_pragmas(dbapi_connection, _record):
     cursor.close()
 
 
+def _query_only(dbapi_connection, _record):
+    """A reader's connection refuses every write ("attempt to write a readonly database")."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA query_only = ON")
+    cursor.close()
+
+
 class SQLite(Dialect):
     name = "sqlite"
     # The write runs in this process: a thread would only contend with FastF1's parse.
     writes_behind = False
+
+    def read_only(self, engine):
+        event.listen(engine, "connect", _query_only)
+        return engine
 
     def create_engine(self, url, *, parameter=None, write=True):
         path = Path(url.database).expanduser().resolve()

@@ -57,8 +57,8 @@ def samples_per_driver(seconds: float, hz: float) -> int:
 
 
 def telemetry_responses(*, api_path: str, drivers: list[str], stream_start_utc: dt.datetime,
-                        seconds: float, hz: float = 4.0,
-                        seed: int = 0) -> dict[str, tuple[int, dict, bytes]]:
+                        seconds: float, hz: float = 4.0, seed: int = 0,
+                        aligned: bool = False) -> dict[str, tuple[int, dict, bytes]]:
     """Make ``CarData.z.jsonStream`` and ``Position.z.jsonStream`` for one session.
 
     Args:
@@ -71,6 +71,8 @@ def telemetry_responses(*, api_path: str, drivers: list[str], stream_start_utc: 
         hz: samples per second and driver (real feed: about 4); at most a few hundred,
             since timestamps have millisecond resolution.
         seed: same seed, same bytes.
+        aligned: one time for every driver's sample, none repeated (see
+            ``_sample_times_ms``), so that FastF1's ``Lap.get_telemetry()`` works.
 
     Returns:
         ``{normalised URL: (200, headers, body)}`` for the two pages, ready for ``replaying``.
@@ -80,8 +82,8 @@ def telemetry_responses(*, api_path: str, drivers: list[str], stream_start_utc: 
     if n < 1:
         raise ValueError(f"{seconds} s at {hz} Hz is less than one sample per driver")
     rng = np.random.default_rng(seed)
-    car_ms = _sample_times_ms(rng, len(drivers), n, hz, phase=0.3)
-    pos_ms = _sample_times_ms(rng, len(drivers), n, hz, phase=0.75)
+    car_ms = _sample_times_ms(rng, len(drivers), n, hz, phase=0.3, aligned=aligned)
+    pos_ms = _sample_times_ms(rng, len(drivers), n, hz, phase=0.75, aligned=aligned)
     lap = _lap_model(rng, len(drivers))
     car_rows = _car_samples(rng, drivers, car_ms, lap)
     pos_rows = _position_samples(rng, drivers, pos_ms, lap)
@@ -105,18 +107,25 @@ def _as_naive_utc(moment: dt.datetime) -> dt.datetime:
     return moment
 
 
-def _sample_times_ms(rng, n_drivers: int, n: int, hz: float, *, phase: float) -> np.ndarray:
+def _sample_times_ms(rng, n_drivers: int, n: int, hz: float, *, phase: float,
+                     aligned: bool = False) -> np.ndarray:
     """Stream times in ms, shape (drivers, n): jittered per driver, a few repeated.
 
     Jitter stays within a tenth of the interval, so times only repeat where we repeat them.
+    ``aligned``: every driver's samples share one time and no time repeats, as in most of
+    a real feed's entries (one ``Utc``/``Timestamp`` for all cars): FastF1's
+    ``add_driver_ahead`` (and so ``Lap.get_telemetry()``) joins the drivers' samples on
+    their times and fails on anything else.
     """
-    driver_shift = rng.uniform(-0.04, 0.04, size=(n_drivers, 1))
-    jitter = rng.uniform(-0.06, 0.06, size=(n_drivers, n))
+    rows = 1 if aligned else n_drivers
+    driver_shift = rng.uniform(-0.04, 0.04, size=(rows, 1))
+    jitter = rng.uniform(-0.06, 0.06, size=(rows, n))
     ms = np.rint((np.arange(n) + phase + driver_shift + jitter) * (1000.0 / hz)).astype(np.int64)
-    repeat = rng.random((n_drivers, n)) < DUPLICATE_SHARE
+    repeat = rng.random((rows, n)) < (0.0 if aligned else DUPLICATE_SHARE)
     repeat[:, 0] = False
     ms[repeat] = 0
-    return np.maximum.accumulate(ms, axis=1)  # a repeated sample takes its predecessor's time
+    ms = np.maximum.accumulate(ms, axis=1)  # a repeated sample takes its predecessor's time
+    return np.repeat(ms, n_drivers, axis=0) if aligned else ms
 
 
 def _lap_model(rng, n_drivers: int) -> dict:
@@ -227,7 +236,8 @@ def _stream_time(ms: int) -> str:
 # --- recorded sessions ------------------------------------------------------------------
 
 def add_session_telemetry(responses: dict, *, year: int, event: str | int, session: str,
-                          seconds: float, hz: float = 4.0, seed: int = 0) -> dict:
+                          seconds: float, hz: float = 4.0, seed: int = 0,
+                          aligned: bool = False) -> dict:
     """Return ``responses`` plus synthetic telemetry for one recorded session.
 
     The session's ``api_path``, drivers and date come from FastF1 itself (the recordings
@@ -253,7 +263,7 @@ def add_session_telemetry(responses: dict, *, year: int, event: str | int, sessi
     start = start or scheduled.to_pydatetime()
     return {**responses, **telemetry_responses(api_path=api_path, drivers=drivers,
                                                stream_start_utc=start, seconds=seconds,
-                                               hz=hz, seed=seed)}
+                                               hz=hz, seed=seed, aligned=aligned)}
 
 
 def _stream_start_from_messages(body: bytes) -> dt.datetime | None:
