@@ -147,14 +147,14 @@ class Dialect:
 
     def read_per_driver(self, connection: Connection, columns: Sequence[Column],
                         where: Sequence, driver: Column, sample: Column
-                        ) -> dict[str, pd.DataFrame]:
-        """Each driver's rows of a per-driver table in ``sample`` order, as stored frames
-        keyed by driver (in key order)."""
+                        ) -> Iterator[tuple[str, pd.DataFrame]]:
+        """Each driver's rows of a per-driver table in ``sample`` order, as (driver, stored
+        frame), drivers in key order (a caller that converts each as it comes holds one)."""
         from .reading import split_by
 
         frame = self.read_frame(connection, [driver, *columns], where, [driver, sample])
-        return {name: part.drop(columns=driver.name)
-                for name, part in split_by(frame, driver.name).items()}
+        for name, part in split_by(frame, driver.name).items():
+            yield name, part.drop(columns=driver.name)
 
     # -- roles -----------------------------------------------------------------------------
 

@@ -21,13 +21,15 @@ gives them.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Iterator, Sequence
 
 import numpy as np
 import pandas as pd
 from sqlalchemy import (BigInteger, Boolean, Column, Connection, DateTime, Float, Integer,
-                        LargeBinary, SmallInteger, func, literal, literal_column, select)
+                        SmallInteger, func, literal_column, select)
+from sqlalchemy.exc import DBAPIError
 
 from .reading import read_frame
 
@@ -56,10 +58,11 @@ class _Group:
     text: bool = False
 
     def aggregates(self, source) -> list:
-        empty = literal(b"", LargeBinary)
+        empty = literal_column("''::bytea")
         values = [source.c[column.name] for column in self.columns]
         if self.text:
-            return [func.string_agg(values[0], literal(SEPARATOR)), func.count(values[0])]
+            return [func.string_agg(values[0], func.chr(ord(SEPARATOR))),
+                    func.count(values[0])]
         kind = self.columns[0].type
         if _bits(self.columns[0]) is None:
             send = (func.timestamp_send if isinstance(kind, DateTime) else
@@ -82,7 +85,9 @@ class _Group:
             values = text.split(SEPARATOR) if text is not None else []
             if present != count or len(values) != count:
                 return None
-            return {self.columns[0].name: np.array(values, dtype=object)}
+            shared: dict[str, str] = {}      # one str object per distinct value
+            return {self.columns[0].name: np.array([shared.setdefault(value, value)
+                                                    for value in values], dtype=object)}
         raw = packed[0]
         if raw is None or len(raw) != count * 8:
             return None
@@ -138,10 +143,20 @@ def _groups(columns: Sequence[Column]) -> list[_Group]:
     return [_Group(word) for word in words] + groups
 
 
+# Drivers per fetch: what pg8000 holds at once (a few drivers' packed rows) stays a few MB.
+DRIVERS_PER_FETCH = 4
+CURSOR = "f1db_per_driver"
+
+
 def read_per_driver(connection: Connection, columns: Sequence[Column], where: Sequence,
-                    driver: Column, sample: Column) -> dict[str, pd.DataFrame]:
+                    driver: Column, sample: Column) -> Iterator[tuple[str, pd.DataFrame]]:
     """Each driver's rows of ``columns`` matching ``where``, in ``sample`` order, as stored
-    frames (dialects/reading.py) keyed by driver, drivers in key order."""
+    frames (dialects/reading.py), driver by driver in key order.
+
+    One statement (one index scan, its groups streamed as the scan passes each driver)
+    behind a server-side cursor, fetched a few drivers at a time, so this process holds
+    only those drivers' packed rows, not the session's.
+    """
     ordered = select(driver, sample, *columns).where(*where).order_by(
         driver, sample).subquery()
     groups = _groups([sample, *columns])
@@ -153,8 +168,24 @@ def read_per_driver(connection: Connection, columns: Sequence[Column], where: Se
         sizes.append(len(parts))
     statement = select(ordered.c[driver.name], *aggregates).group_by(
         ordered.c[driver.name]).order_by(ordered.c[driver.name])
-    frames = {}
-    for row in connection.execute(statement):
+    sql = str(statement.compile(dialect=connection.dialect,
+                                compile_kwargs={"literal_binds": True}))
+    connection.exec_driver_sql(f"DECLARE {CURSOR} NO SCROLL CURSOR FOR {sql}")
+    try:
+        while True:
+            fetched = connection.exec_driver_sql(
+                f"FETCH {DRIVERS_PER_FETCH} FROM {CURSOR}").all()
+            if not fetched:
+                break
+            yield from _decoded_rows(connection, fetched, columns, where, driver, sample,
+                                     groups, sizes)
+    finally:     # an aborted transaction drops its cursors itself: keep the first error
+        with contextlib.suppress(DBAPIError):
+            connection.exec_driver_sql(f"CLOSE {CURSOR}")
+
+
+def _decoded_rows(connection, fetched, columns, where, driver, sample, groups, sizes):
+    for row in fetched:
         name, count, at, out = row[0], row[1], 2, {}
         for group, size in zip(groups, sizes):
             decoded = group.decoded(list(row[at:at + size]), count)
@@ -168,5 +199,4 @@ def read_per_driver(connection: Connection, columns: Sequence[Column], where: Se
         if not np.all(indexes[1:] > indexes[:-1]):
             raise RuntimeError(f"{sample.table.name}: the server did not keep the sample "
                                f"order for driver {name}")
-        frames[name] = pd.DataFrame(out, columns=[column.name for column in columns])
-    return frames
+        yield name, pd.DataFrame(out, columns=[column.name for column in columns])

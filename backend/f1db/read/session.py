@@ -208,22 +208,17 @@ def _frame(stored: StoredData, connection: Connection, name: str, table_name: st
 def _per_driver(stored: StoredData, table_name: str, key: SessionKey, session) -> dict:
     """``car_data`` / ``pos_data``: one FastF1 ``Telemetry`` per driver, drivers in the
     order FastF1 keeps them (by number)."""
-    frames = per_driver_rows(stored, table_name, key)
-    return {driver: fastf1_compat.telemetry(fastf1_frame(frames[driver], FRAMES[table_name]),
-                                            session, driver)
-            for driver in sorted(frames, key=_driver_order)}
-
-
-def per_driver_rows(stored: StoredData, table_name: str, key: SessionKey, *extra
-                    ) -> dict[str, pd.DataFrame]:
-    """A per-driver table's stored rows of one session (``extra`` conditions too), one
-    frame per driver in sample order, read on a connection of its own."""
     of = rows.table(table_name)
     columns = [of.c[name] for name in FRAMES[table_name].stored_columns().values()]
+    telemetry = {}
     with stored.reading(f"{table_name} of {key}") as connection:
-        return stored.dialect.read_per_driver(connection, columns,
-                                              [*rows.session_rows(of, key), *extra],
-                                              of.c.driver_number, of.c.sample_index)
+        for driver, frame in stored.dialect.read_per_driver(
+                connection, columns, rows.session_rows(of, key), of.c.driver_number,
+                of.c.sample_index):
+            telemetry[driver] = fastf1_compat.telemetry(
+                fastf1_frame(frame, FRAMES[table_name]), session, driver)
+            del frame          # one driver's stored frame at a time
+    return {driver: telemetry[driver] for driver in sorted(telemetry, key=_driver_order)}
 
 
 def _driver_order(number: str):
