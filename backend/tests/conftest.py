@@ -20,13 +20,10 @@ import pytest
 
 from support.database import row_counts
 from support.entry_scripts import ITALY_FP2, REPO, offline, run_script, sqlite_url_of
-from support.fastf1_replay import load_recordings, recordings_available, replaying
-from support.recorded import RECORDED_SESSIONS, RECORDED_STANDINGS, RECORDED_TELEMETRY
+from support.fastf1_replay import load_recordings, recordings_available
+from support.recorded import RECORDED_SESSIONS, RECORDED_TELEMETRY
 from support.scratch_postgres import PostgresUnavailable, scratch_postgres_database
-from support.synthetic_circuits import monza_2021
-from support.synthetic_jolpica import standings_responses
-from support.synthetic_telemetry import (add_session_telemetry, restoring_fastf1_cache,
-                                         samples_per_driver, unthrottled)
+from support.synthetic_telemetry import add_session_telemetry, samples_per_driver
 
 # --- the quick loop -----------------------------------------------------------------------
 # `pytest -m "not slow"` runs in under a minute: it leaves out every test that loads a
@@ -185,50 +182,11 @@ def recorded_cache(tmp_path_factory) -> Path:
     if not recordings_available():
         pytest.skip("../shared/fastf1-recorded is absent: recorded FastF1 sessions "
                     "cannot be loaded")
-    import fastf1
-    from fastf1.logger import LoggingManager
+    from support.recorded_cache import build_recorded_cache
 
-    directory = tmp_path_factory.mktemp("fastf1-cache")
-    log_level = LoggingManager._console_handler.level
-    fastf1.set_log_level("WARNING")
-    try:
-        with restoring_fastf1_cache(), unthrottled():
-            responses = add_session_telemetry(load_recordings(), **RECORDED_TELEMETRY)
-            responses.update(monza_2021(responses))     # synthetic: the 2020 layout reused
-            for year, round_number in RECORDED_STANDINGS:     # synthetic standings
-                responses.update(standings_responses(responses, year, round_number))
-            fastf1.Cache.configure(cache_dir=str(directory))
-            with replaying(responses):
-                for year in sorted({year for year, _, _ in RECORDED_SESSIONS}):
-                    fastf1.get_event_schedule(year, include_testing=True)
-                for year, event, name in RECORDED_SESSIONS:
-                    session = fastf1.get_session(year, event, name)
-                    session.load()
-                    _request_circuit_layout(session)
-                for year, round_number in RECORDED_STANDINGS:
-                    _request_standings(year, round_number)
-    finally:
-        LoggingManager.set_level(log_level)
-    return directory
-
-
-def _request_circuit_layout(session) -> None:
-    """Let FastF1 ask for the session's circuit layout, so that the cache holds the answer
-    as a real run would leave it (a layout; where none is recorded the replay's 404, which
-    FastF1's cache does not keep: offline, that layout is missing)."""
-    try:
-        session.get_circuit_info()
-    except Exception:   # FastF1 3.9 raises when there is no layout or no laps
-        pass
-
-
-def _request_standings(year: int, round_number: int) -> None:
-    """Let FastF1's Ergast interface ask for the standings after the round, as a run does."""
-    from fastf1.ergast import Ergast
-
-    ergast = Ergast()
-    ergast.get_driver_standings(season=year, round=round_number)
-    ergast.get_constructor_standings(season=year, round=round_number)
+    return build_recorded_cache(
+        tmp_path_factory.mktemp("fastf1-cache"),
+        lambda responses: add_session_telemetry(responses, **RECORDED_TELEMETRY))
 
 
 @pytest.fixture

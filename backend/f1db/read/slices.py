@@ -31,14 +31,8 @@ def driver_laps(database: str | StoredData | None, year: int, event: str | int,
     """One driver's ``Laps`` (number or abbreviation), in FastF1's order, RangeIndex:
     ``session.laps.pick_drivers(driver)`` without reading the other drivers."""
     with opened(database) as stored, stored.reading(f"{driver}'s laps") as connection:
-        named = find_session(connection, year, event, session)
-        stored_parts(connection, named)
-        number = _driver_number(stored, connection, named, driver)
-        laps_table = rows.table("laps")
-        frame = stored_rows(stored, connection, "laps", named.key,
-                            laps_table.c.driver_number == number)
-    return fastf1_compat.laps(fastf1_frame(frame, FRAMES["laps"]),
-                              fastf1_compat.new_session(named.event, named.key.session_type))
+        named, number = _find_driver(stored, connection, year, event, session, driver)
+        return _laps_of(stored, connection, named, number)
 
 
 def lap_telemetry(database: str | StoredData | None, year: int, event: str | int,
@@ -48,19 +42,12 @@ def lap_telemetry(database: str | StoredData | None, year: int, event: str | int
     ``Lap.get_car_data(**slice_options)`` / ``get_pos_data`` gives them."""
     table_name = _stream_table(stream)
     with opened(database) as stored, stored.reading(f"{driver}'s lap {lap_number}") as c:
-        named = find_session(c, year, event, session)
-        stored_parts(c, named)
-        number = _driver_number(stored, c, named, driver)
-        laps_table = rows.table("laps")
-        lap_rows = stored_rows(stored, c, "laps", named.key,
-                               laps_table.c.driver_number == number,
-                               laps_table.c.lap_number == int(lap_number))
-        if lap_rows.empty:
+        named, number = _find_driver(stored, c, year, event, session, driver)
+        laps = _laps_of(stored, c, named, number,
+                        rows.table("laps").c.lap_number == int(lap_number))
+        if laps.empty:
             raise NotStored(f"{named.key.year} {named.event_name} {named.key.session_type}: "
                             f"no lap {lap_number} of driver {driver} is stored")
-        laps = fastf1_compat.laps(fastf1_frame(lap_rows, FRAMES["laps"]),
-                                  fastf1_compat.new_session(named.event,
-                                                            named.key.session_type))
         lap = laps.iloc[0]
         if pd.isna(lap["LapStartTime"]) or pd.isna(lap["Time"]):
             raise NotStored(f"Lap {lap_number} of driver {driver} has no start or end time: "
@@ -77,12 +64,27 @@ def telemetry_window(database: str | StoredData | None, year: int, event: str | 
     ``Telemetry`` (``stream``: ``"car"`` or ``"pos"``)."""
     table_name = _stream_table(stream)
     with opened(database) as stored, stored.reading(f"{driver}'s samples") as connection:
-        named = find_session(connection, year, event, session)
-        stored_parts(connection, named)
-        number = _driver_number(stored, connection, named, driver)
+        named, number = _find_driver(stored, connection, year, event, session, driver)
         return _window(stored, connection, table_name, named, number, pd.Timedelta(start),
                        pd.Timedelta(end),
                        fastf1_compat.new_session(named.event, named.key.session_type))
+
+
+def _find_driver(stored: StoredData, connection, year: int, event: str | int,
+                 session: str | int, driver: str) -> tuple[NamedSession, str]:
+    """The stored session and the driver's number in it (NotStored when either is not)."""
+    named = find_session(connection, year, event, session)
+    stored_parts(connection, named)
+    return named, _driver_number(stored, connection, named, driver)
+
+
+def _laps_of(stored: StoredData, connection, named: NamedSession, number: str, *where):
+    """The driver's stored laps (those matching ``where``) as FastF1's ``Laps``."""
+    laps_table = rows.table("laps")
+    frame = stored_rows(stored, connection, "laps", named.key,
+                        laps_table.c.driver_number == number, *where)
+    return fastf1_compat.laps(fastf1_frame(frame, FRAMES["laps"]),
+                              fastf1_compat.new_session(named.event, named.key.session_type))
 
 
 def _stream_table(stream: str) -> str:

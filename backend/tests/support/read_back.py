@@ -15,11 +15,8 @@ import fastf1
 import pandas as pd
 from pandas.testing import assert_frame_equal, assert_series_equal
 
-from support.recorded import RECORDED_SESSIONS, RECORDED_STANDINGS
-from support.synthetic_circuits import monza_2021
-from support.synthetic_jolpica import standings_responses
-from support.synthetic_telemetry import (add_session_telemetry, restoring_fastf1_cache,
-                                         unthrottled)
+from support.recorded_cache import build_recorded_cache
+from support.synthetic_telemetry import add_session_telemetry
 
 # Sessions that get synthetic telemetry here: (year, event, session, seconds, Hz). The
 # stream starts at the session's first race control message, or without one (the Sprint)
@@ -35,40 +32,14 @@ VALUE_PARTS = ("session_info", "t0_date", "session_start_time", "total_laps")
 
 def build_read_back_cache(directory: Path) -> Path:
     """A FastF1 cache of every recorded session, with the synthetic telemetry above."""
-    from fastf1.logger import LoggingManager
+    def add_telemetry(responses: dict) -> dict:
+        for year, event, session, seconds, hz in TELEMETRY_SESSIONS:
+            responses = add_session_telemetry(responses, year=year, event=event,
+                                              session=session, seconds=seconds, hz=hz,
+                                              aligned=True)
+        return responses
 
-    from support.fastf1_replay import load_recordings, replaying
-
-    log_level = LoggingManager._console_handler.level
-    fastf1.set_log_level("WARNING")
-    try:
-        with restoring_fastf1_cache(), unthrottled():
-            responses = load_recordings()
-            for year, event, session, seconds, hz in TELEMETRY_SESSIONS:
-                responses = add_session_telemetry(responses, year=year, event=event,
-                                                  session=session, seconds=seconds, hz=hz,
-                                                  aligned=True)
-            responses.update(monza_2021(responses))
-            for year, round_number in RECORDED_STANDINGS:
-                responses.update(standings_responses(responses, year, round_number))
-            fastf1.Cache.configure(cache_dir=str(directory))
-            with replaying(responses):
-                for year in sorted({year for year, _, _ in RECORDED_SESSIONS}):
-                    fastf1.get_event_schedule(year, include_testing=True)
-                for year, event, name in RECORDED_SESSIONS:
-                    session = fastf1.get_session(year, event, name)
-                    session.load()
-                    try:
-                        session.get_circuit_info()     # cached as a run would leave it
-                    except Exception:
-                        pass
-                for year, round_number in RECORDED_STANDINGS:
-                    ergast = fastf1.ergast.Ergast()
-                    ergast.get_driver_standings(season=year, round=round_number)
-                    ergast.get_constructor_standings(season=year, round=round_number)
-    finally:
-        LoggingManager.set_level(log_level)
-    return directory
+    return build_recorded_cache(directory, add_telemetry)
 
 
 def fastf1_part(session, name: str):
