@@ -134,7 +134,8 @@ class Dialect:
 
     def read_only(self, engine: Engine) -> Engine:
         """``engine`` with every transaction read-only where the database can say so (a
-        reader that tried to write would fail instead of writing)."""
+        reader that tried to write would fail instead of writing), the connections it
+        already holds included."""
         return engine
 
     def read_frame(self, connection: Connection, columns: Sequence[Column], where: Sequence,
@@ -172,3 +173,18 @@ def still_locked_message(describe: str, timeout: float, detail: str = "") -> str
     """Why a run gave up waiting for another run's schema migration."""
     return (f"Another run has been creating or upgrading the schema of {describe} for more "
             f"than {timeout:.0f} s{detail}: wait until it ends, then run again")
+
+
+def on_every_connection(engine: Engine, set_up) -> Engine:
+    """Run ``set_up(dbapi_connection)`` once on each connection of ``engine`` before its
+    first use: those the pool already holds and those it opens later (a "checkout" event
+    marked in the connection's record, so a pooled connection is not thrown away)."""
+    from sqlalchemy import event
+
+    def checkout(dbapi_connection, record, _proxy) -> None:
+        if not record.info.get(set_up.__name__):
+            set_up(dbapi_connection)
+            record.info[set_up.__name__] = True
+
+    event.listen(engine, "checkout", checkout)
+    return engine

@@ -27,7 +27,7 @@ from sqlalchemy.exc import DBAPIError
 
 from ..errors import LEAST_PRIVILEGE_DOCS, PermissionProblem, SchemaError, WriteError, first_line
 from ..records import SessionKey
-from .base import Claim, Dialect, still_locked_message
+from .base import Claim, Dialect, on_every_connection, still_locked_message
 from .columns import OnRows
 from .pg_copy import COPY_ABORT, PreparedCopy, copy_messages, prepare_copy, prepared_messages
 from .sqlstate import (BINARY_MISMATCH_CODES, LOCK_NOT_AVAILABLE, REFUSED_ROW_CLASSES,
@@ -147,7 +147,7 @@ def _no_delay(dbapi_connection, _record):
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
-def _read_only_session(dbapi_connection, _record) -> None:
+def _read_only_session(dbapi_connection) -> None:
     """Every transaction of a reader's connection is READ ONLY: PostgreSQL refuses a write
     (SQLSTATE 25006) even from a role that could make it."""
     cursor = dbapi_connection.cursor()
@@ -174,8 +174,7 @@ class PostgreSQL(Dialect):
             "timeout": CONNECT_TIMEOUT_SECONDS}))
 
     def read_only(self, engine):
-        event.listen(engine, "connect", _read_only_session)
-        return engine
+        return on_every_connection(engine, _read_only_session)
 
     def read_per_driver(self, connection, columns, where, driver, sample):
         from .pg_reading import read_per_driver

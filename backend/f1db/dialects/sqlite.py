@@ -32,7 +32,7 @@ from sqlalchemy.dialects import sqlite
 
 from ..errors import ConfigError, SchemaError
 from ..records import SessionKey
-from .base import Claim, Dialect, still_locked_message
+from .base import Claim, Dialect, on_every_connection, still_locked_message
 from .columns import OnRows, check_columns, naive_utc, whole_numbers
 
 log = logging.getLogger(__name__)
@@ -111,7 +111,7 @@ def _sqlite_pragmas(dbapi_connection, _record):
     cursor.close()
 
 
-def _query_only(dbapi_connection, _record):
+def _query_only(dbapi_connection):
     """A reader's connection refuses every write ("attempt to write a readonly database")."""
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA query_only = ON")
@@ -124,8 +124,7 @@ class SQLite(Dialect):
     writes_behind = False
 
     def read_only(self, engine):
-        event.listen(engine, "connect", _query_only)
-        return engine
+        return on_every_connection(engine, _query_only)
 
     def create_engine(self, url, *, parameter=None, write=True):
         path = Path(url.database).expanduser().resolve()

@@ -32,7 +32,6 @@ class StoredData:
         self.database = database
         self.dialect: Dialect = dialect_of(database.engine)
         self.dialect.read_only(database.engine)
-        database.engine.dispose()     # the connection that proved the server was not
 
     @property
     def engine(self):

@@ -54,14 +54,17 @@ def schedule_frame(events: pd.DataFrame, sessions: pd.DataFrame, year: int):
     """Rows of ``events`` and ``event_sessions`` as FastF1's ``EventSchedule`` (pure)."""
     rows = []
     events = events.sort_values(["event_date", "round_number"], kind="stable")
+    by_round: dict[int, dict] = {}
+    for stored_session in sessions.itertuples(index=False):
+        if pd.notna(stored_session.session_number):
+            by_round.setdefault(int(stored_session.round_number), {})[
+                int(stored_session.session_number)] = stored_session
     for event in events.itertuples(index=False):
         row = {"RoundNumber": max(int(event.round_number), 0), "Country": event.country,
                "Location": event.location, "OfficialEventName": event.official_event_name,
                "EventDate": pd.Timestamp(event.event_date) if event.event_date else pd.NaT,
                "EventName": event.event_name, "EventFormat": event.event_format}
-        own = sessions[sessions["round_number"] == event.round_number]
-        by_number = {int(s.session_number): s for s in own.itertuples(index=False)
-                     if pd.notna(s.session_number)}
+        by_number = by_round.get(int(event.round_number), {})
         for number in range(1, SESSIONS_PER_EVENT + 1):
             found = by_number.get(number)
             row[f"Session{number}"] = found.session_type if found is not None else None
