@@ -150,12 +150,17 @@ class Dialect:
                         where: Sequence, driver: Column, sample: Column
                         ) -> Iterator[tuple[str, pd.DataFrame]]:
         """Each driver's rows of a per-driver table in ``sample`` order, as (driver, stored
-        frame), drivers in key order (a caller that converts each as it comes holds one)."""
-        from .reading import split_by
+        frame), drivers in key order (a caller that converts each as it comes holds one).
 
-        frame = self.read_frame(connection, [driver, *columns], where, [driver, sample])
-        for name, part in split_by(frame, driver.name).items():
-            yield name, part.drop(columns=driver.name)
+        One query a driver, each a range of the table's key: the rows of one driver are in
+        memory at a time, not a whole session's (a race is over a million samples)."""
+        from sqlalchemy import select
+
+        drivers = connection.execute(
+            select(driver).where(*where).distinct().order_by(driver)).scalars().all()
+        for name in drivers:
+            yield name, self.read_frame(connection, columns, [*where, driver == name],
+                                        [sample])
 
     # -- roles -----------------------------------------------------------------------------
 

@@ -37,8 +37,7 @@ def stored_values(column: Column, values: list):
     if isinstance(sql_type, (SmallInteger, Integer, BigInteger)):
         return pd.array(values, dtype="Int64")
     if isinstance(sql_type, Float):
-        return np.array([np.nan if value is None else value for value in values],
-                        dtype=np.float64)
+        return np.array(values, dtype=np.float64)          # None becomes NaN
     if isinstance(sql_type, (DateTime, Date)):
         return pd.to_datetime(pd.Series(values, dtype=object), format="ISO8601").to_numpy(
             dtype="datetime64[ns]")
@@ -57,16 +56,11 @@ def read_frame(connection: Connection, columns: Sequence[Column], where: Sequenc
     """The rows of ``columns``' table that match ``where``, in ``order_by`` order."""
     statement = select(*(as_read(column).label(column.name) for column in columns)).where(
         *where).order_by(*order_by)
-    return stored_frame(columns, connection.execute(statement).all())
-
-
-def split_by(frame: pd.DataFrame, column: str) -> dict[str, pd.DataFrame]:
-    """A frame sorted by ``column`` as one frame per value, in order (no copy of groups
-    beyond the slices, which is what keeps a race's telemetry cheap to split)."""
-    if frame.empty:
-        return {}
-    keys = frame[column].to_numpy()
-    starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
-    ends = np.r_[starts[1:], len(keys)]
-    return {keys[start]: frame.iloc[start:end].reset_index(drop=True)
-            for start, end in zip(starts, ends)}
+    result = connection.execute(statement)
+    try:
+        # The driver's own rows: every column is converted here, a column at a time, so
+        # SQLAlchemy's per-row Row objects would only be built to be taken apart again.
+        rows = result.cursor.fetchall()
+    finally:
+        result.close()
+    return stored_frame(columns, rows)
