@@ -100,7 +100,10 @@ class FastF1Part:
     two, pay it once); ``session_types``: the only sessions that have the part (None:
     all); ``with_every_load``: rewritten whenever its session is loaded anyway, because a
     later load can know more (``t0_date`` needs telemetry, marker distances the fastest
-    lap's positions).
+    lap's positions); ``without_live_timing``: the sessions that have the part before F1's
+    live timing (FastF1's ``F1ApiSupport`` false, the seasons before 2018), where FastF1
+    gives only what Jolpica has (None: every session the part applies to; empty: none).
+    For the others the part cannot exist: it is recorded as not available, never missing.
     """
 
     attribute: str
@@ -111,9 +114,16 @@ class FastF1Part:
     call: str | None = None
     session_types: tuple[str, ...] | None = None
     with_every_load: bool = False
+    without_live_timing: tuple[str, ...] | None = ()
 
     def applies_to(self, session_type: str) -> bool:
         return self.session_types is None or session_type in self.session_types
+
+    def exists(self, session_type: str, live_timing: bool) -> bool:
+        """Whether the part can exist for a session of the era (``live_timing``: FastF1's
+        ``F1ApiSupport``) that it applies to."""
+        return (live_timing or self.without_live_timing is None
+                or session_type in self.without_live_timing)
 
 
 def fastf1_column(source: str, kind: str, *, key: bool = False, sql_type=None):
@@ -265,7 +275,10 @@ class Result(SessionKeyMixin, Base):
     """``Session.results``: one row per driver."""
 
     __tablename__ = "results"
-    __source__ = FastF1Part("results")
+    # Before live timing FastF1 takes results from Jolpica, which has those of the race,
+    # the qualifying and the sprint (none of practice).
+    __source__ = FastF1Part("results",
+                            without_live_timing=("Qualifying", "Sprint", "Race"))
 
     driver_number: Mapped[str] = fastf1_column("DriverNumber", "text", key=True)
     broadcast_name: Mapped[str | None] = fastf1_column("BroadcastName", "text")
@@ -522,7 +535,8 @@ class DriverStanding(EventKeyMixin, Base):
 
     __tablename__ = "driver_standings"
     __source__ = FastF1Part("Ergast.get_driver_standings", needs_load=False,
-                            call="driver_standings", session_types=("Race",))
+                            call="driver_standings", session_types=("Race",),
+                            without_live_timing=None)
 
     driver_id: Mapped[str] = fastf1_column("driverId", "text", key=True)
     position: Mapped[int | None] = fastf1_column("position", "integer")
@@ -548,7 +562,8 @@ class ConstructorStanding(EventKeyMixin, Base):
 
     __tablename__ = "constructor_standings"
     __source__ = FastF1Part("Ergast.get_constructor_standings", needs_load=False,
-                            call="constructor_standings", session_types=("Race",))
+                            call="constructor_standings", session_types=("Race",),
+                            without_live_timing=None)
 
     constructor_id: Mapped[str] = fastf1_column("constructorId", "text", key=True)
     position: Mapped[int | None] = fastf1_column("position", "integer")

@@ -8,7 +8,7 @@ asked for stay as they are, and are loaded when a later run asks for them.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from packaging.version import InvalidVersion, Version
 
@@ -93,6 +93,9 @@ class SessionPlan:
     tables: tuple[str, ...]          # tables to (re)load; empty when skipped
     skip: Skip | None = None
     note: str | None = None          # why a stored session is loaded again (refresh)
+    # chosen tables that cannot exist for the session's era (before live timing): never
+    # loaded, never retried, not counted as missing
+    not_available: tuple[str, ...] = ()
 
     @property
     def skipped(self) -> bool:
@@ -105,12 +108,24 @@ class SessionPlan:
 
 
 def plan_session(ref: SessionRef, requested: tuple[str, ...], stored: LedgerEntry | None, *,
-                 force: bool = False, now: dt.datetime | None = None,
-                 offline_cache_changed_utc: dt.datetime | None = None,
-                 refresh: Freshness | None = None,
-                 watching: Watching | None = None,
-                 ride_along: tuple[str, ...] = (),
-                 without_load: tuple[str, ...] = ()) -> SessionPlan:
+                 not_available: tuple[str, ...] = (), **rules) -> SessionPlan:
+    """Decide what to load for one session (:func:`plan_rules`); ``not_available``: the
+    chosen tables the session's era cannot have (selection.tables_not_available), left
+    out of ``requested``. A session left with nothing that exists is skipped for that."""
+    if not requested and not_available:
+        return SessionPlan(ref, (), Skip(SkipReason.NOT_AVAILABLE),
+                           not_available=not_available)
+    plan = plan_rules(ref, requested, stored, **rules)
+    return replace(plan, not_available=not_available) if not_available else plan
+
+
+def plan_rules(ref: SessionRef, requested: tuple[str, ...], stored: LedgerEntry | None, *,
+               force: bool = False, now: dt.datetime | None = None,
+               offline_cache_changed_utc: dt.datetime | None = None,
+               refresh: Freshness | None = None,
+               watching: Watching | None = None,
+               ride_along: tuple[str, ...] = (),
+               without_load: tuple[str, ...] = ()) -> SessionPlan:
     """Decide what to load for one session, given what the ledger has of it (``stored``).
 
     ``requested``: the tables this session has (the standings only a race). Tables in

@@ -10,8 +10,8 @@ from dataclasses import asdict, dataclass, field
 
 from .models import VIEW_NAMES
 from .plan import SessionPlan
-from .records import FailureRecord, LedgerEntry, PartStatus, SessionRef
-from .summary import seasons_text
+from .records import FailureRecord, LedgerEntry, PartStatus, SessionRef, SkipReason
+from .summary import not_available_text, seasons_text
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,8 @@ class PlanReport:
     database: str
     shard: str | None = None
     sessions: list[PlannedSession] = field(default_factory=list)
+    # table -> selected sessions that cannot have it (before live timing)
+    not_available: dict[str, int] = field(default_factory=dict)
     schedules: list[PlannedSchedule] = field(default_factory=list)
     estimate: str | None = None         # the requests and time the sessions to load need
     fastf1_loads: int = 0               # always 0: a plan loads no session
@@ -60,11 +62,14 @@ class PlanReport:
     def add(self, plan: SessionPlan, stored: LedgerEntry | None,
             failure: FailureRecord | None) -> None:
         self.sessions.append(PlannedSession(plan.ref, *describe_plan(plan, stored, failure)))
+        for table in plan.not_available:
+            self.not_available[table] = self.not_available.get(table, 0) + 1
 
     def to_json(self) -> dict:
         return {"years": list(self.years), "database": self.database, "shard": self.shard,
                 "sessions_planned": len(self.sessions),
                 "sessions": [entry.to_json() for entry in self.sessions],
+                "not_available": dict(self.not_available),
                 "schedules": [asdict(item) for item in self.schedules],
                 "estimate": self.estimate,
                 "fastf1_loads": self.fastf1_loads, "requests": self.requests,
@@ -88,6 +93,8 @@ class PlanReport:
             states[entry.state] = states.get(entry.state, 0) + 1
         lines.append("  sessions: " + ", ".join(f"{n} {state}" for state, n in states.items())
                      if states else "  sessions: none selected")
+        if self.not_available:
+            lines.append("  " + not_available_text(self.not_available))
         lines.append(f"  views {', '.join(VIEW_NAMES)}: computed from the stored tables, nothing "
                      f"to load")
         for item in self.schedules:
@@ -102,6 +109,8 @@ class PlanReport:
 def describe_plan(plan: SessionPlan, stored: LedgerEntry | None,
                   failure: FailureRecord | None) -> tuple[str, str]:
     """(state, next step) of a session for ``--plan``."""
+    if plan.skip is not None and plan.skip.reason is SkipReason.NOT_AVAILABLE:
+        return "n/a", str(plan.skip)
     if stored is None:
         if failure is not None:
             state = "failed"
@@ -111,7 +120,7 @@ def describe_plan(plan: SessionPlan, stored: LedgerEntry | None,
             state, detail = "new", ""
     else:
         gaps = {table: status for table, status in stored.statuses.items()
-                if status != PartStatus.LOADED}
+                if status != PartStatus.LOADED and table not in plan.not_available}
         state = ("partial" if PartStatus.PARTIAL in gaps.values()
                  else "missing" if gaps else "stored")
         detail = ", ".join(f"{table} {status}" for table, status in sorted(gaps.items()))

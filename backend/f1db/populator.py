@@ -35,7 +35,7 @@ from .run.watch import watch as watch_season
 from .run.write_behind import WriteBehind
 from .schema import require_current_schema
 from .selection import (RIDE_ALONG, WITHOUT_LOAD, check_max_events, select_sessions,
-                        tables_of_session)
+                        tables_not_available, tables_of_session)
 from .shard import Shard, shard_keys
 from .sources.budget import SystemClock
 from .sources.fastf1_source import FastF1Source
@@ -164,7 +164,9 @@ class DatabasePopulator:
                 self.progress.set_description(0, f"{event.year} {event.name}")
                 for ref in self.progress.bar(refs, total=len(refs), desc="sessions", level=1):
                     self.progress.set_description(1, ref.key.session_type)
-                    runner.run(plan_for(ref, ledger.get(ref.key)))
+                    plan = plan_for(ref, ledger.get(ref.key))
+                    summary.record_not_available(plan.not_available)
+                    runner.run(plan)
             runner.finish()                       # the last session's write
         except RunAborted as error:
             self._settle(runner)
@@ -259,8 +261,12 @@ class DatabasePopulator:
         options, cache_changed = self.options, self.source.offline_cache_changed_utc()
 
         def plan_for(ref: SessionRef, stored: LedgerEntry | None) -> SessionPlan:
-            return plan_session(ref, tables_of_session(options.tables, ref.key.session_type),
-                                stored, force=options.force,
+            era = {"live_timing": ref.live_timing}
+            return plan_session(ref, tables_of_session(options.tables, ref.key.session_type,
+                                                       **era), stored,
+                                not_available=tables_not_available(
+                                    options.tables, ref.key.session_type, **era),
+                                force=options.force,
                                 offline_cache_changed_utc=cache_changed,
                                 refresh=options.refresh, watching=watching,
                                 ride_along=RIDE_ALONG, without_load=WITHOUT_LOAD)

@@ -38,6 +38,7 @@ class SessionRef:
     start_utc: dt.datetime | None
     test_number: int | None = None      # testing events are opened by test number
     session_number: int = 1             # 1..5 within the event
+    live_timing: bool = True            # FastF1's F1ApiSupport: false before 2018
 
     @property
     def label(self) -> str:
@@ -131,6 +132,7 @@ class SkipReason(str, Enum):
     GAVE_UP_WAITING = "gave_up_waiting"         # --watch: too old to retry its gaps
     NOT_IN_OFFLINE_CACHE = "not_in_offline_cache"   # its gaps: the offline cache lacks them
     HELD_BY_ANOTHER_WORKER = "held_by_another_worker"
+    NOT_AVAILABLE = "not_available"             # nothing chosen exists before live timing
 
     def __str__(self) -> str:
         return self.value
@@ -162,6 +164,9 @@ class Skip:
             text = f"stored; gave up waiting for {tables} (session too old)"
         elif self.reason is SkipReason.NOT_IN_OFFLINE_CACHE:
             text = f"stored; {tables} not in the offline FastF1 cache"
+        elif self.reason is SkipReason.NOT_AVAILABLE:
+            text = ("none of the chosen tables exists before F1's live timing (2018): "
+                    "not available, never retried")
         else:
             text = "held by another worker"
         return f"{text} (stored meanwhile)" if self.meanwhile else text

@@ -79,10 +79,22 @@ def choose_tables(names: tuple[str, ...] | None = None, *,
     return tuple(name for name in TABLE_NAMES if name in chosen)
 
 
-def tables_of_session(tables: tuple[str, ...], session_type: str) -> tuple[str, ...]:
-    """The chosen tables a session has (the standings come with the race only)."""
+def tables_of_session(tables: tuple[str, ...], session_type: str, *,
+                      live_timing: bool = True) -> tuple[str, ...]:
+    """The chosen tables a session has (the standings come with the race only) and that
+    exist for its era (``live_timing`` false, before 2018: what Jolpica has)."""
     sources = fact_sources()
-    return tuple(table for table in tables if sources[table].applies_to(session_type))
+    return tuple(table for table in tables if sources[table].applies_to(session_type)
+                 and sources[table].exists(session_type, live_timing))
+
+
+def tables_not_available(tables: tuple[str, ...], session_type: str, *,
+                         live_timing: bool = True) -> tuple[str, ...]:
+    """The chosen tables a session would have, but which cannot exist for its era: a
+    session before F1's live timing has no laps, telemetry, weather or messages."""
+    sources = fact_sources()
+    return tuple(table for table in tables if sources[table].applies_to(session_type)
+                 and not sources[table].exists(session_type, live_timing))
 
 
 # Tables loaded again with any load of their session (models.FastF1Part.with_every_load),

@@ -83,6 +83,8 @@ class RunSummary:
     shard: str | None = None            # "K/N" when this run is one shard of a plan
     sessions: list[SessionOutcome] = field(default_factory=list)
     missing: list[MissingPart] = field(default_factory=list)
+    # table -> sessions of the selection that cannot have it (before live timing)
+    not_available: dict[str, int] = field(default_factory=dict)
     aborted: str | None = None
     abort_exit_code: int = 1            # 3 when the request budget was spent (--no-wait)
     stopped: str | None = None          # the signal's name (SIGTERM, SIGINT)
@@ -130,6 +132,11 @@ class RunSummary:
         log.info("Loaded %s: %s%s%s", ref.label, written or "no rows",
                  f" (missing or partial: {', '.join(sorted(gaps))})" if gaps else "",
                  _phases(seconds, sum(n for _, n in counts.values())))
+
+    def record_not_available(self, tables: tuple[str, ...]) -> None:
+        """A selected session's chosen tables that its era cannot have (plan.SessionPlan)."""
+        for table in tables:
+            self.not_available[table] = self.not_available.get(table, 0) + 1
 
     def record_schedule(self, year: int, events: int, sessions: int, *,
                         refreshed: bool) -> None:
@@ -210,6 +217,7 @@ class RunSummary:
             "rows_inserted": self.rows_inserted, "rows_replaced": self.rows_replaced,
             "sessions": [entry.to_json() for entry in self.sessions],
             "missing": [asdict(item) for item in self.missing],
+            "not_available": dict(self.not_available),
             "schedules": [asdict(item) for item in self.schedules],
             "failures": [{"session": entry.session, "reason": entry.reason}
                          for entry in self.failures],
@@ -243,6 +251,8 @@ class RunSummary:
             gaps.setdefault((item.session, item.status), []).append(item.table)
         for (session, status), tables in gaps.items():
             lines.append(f"  {status}: {session}: {', '.join(tables)} (retried on the next run)")
+        if self.not_available:
+            lines.append("  " + not_available_text(self.not_available))
         for entry in self.failures:
             lines.append(f"  FAILED: {entry.session}: {entry.reason}")
         if self.aborted:
@@ -251,6 +261,13 @@ class RunSummary:
             lines.append(f"  STOPPED by {self.stopped}: the sessions in flight were rolled back; "
                          f"stored sessions are kept, run again to resume")
         return "\n".join(lines)
+
+
+def not_available_text(sessions_per_table: Mapping[str, int]) -> str:
+    """One line for the tables the selected sessions' era cannot have."""
+    most = max(sessions_per_table.values())
+    return (f"not available before F1's live timing (2018), never loaded or retried: "
+            f"{', '.join(sessions_per_table)} (of up to {most} sessions)")
 
 
 def _phases(seconds: Mapping[str, float], rows: int) -> str:

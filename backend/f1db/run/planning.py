@@ -37,7 +37,7 @@ def plan_selection(report: PlanReport, selection: Selection, database: Database,
             plan = plan_for(ref, ledger.get(ref.key))
             report.add(plan, ledger.get(ref.key), failures.get(ref.key))
             if not plan.skipped:
-                cost = estimated_requests(plan.tables)
+                cost = estimated_requests(plan.tables, live_timing=ref.live_timing)
                 requests, jolpica = requests + cost[0], jolpica + cost[1]
                 sessions_to_load += 1
     budget = source.budget

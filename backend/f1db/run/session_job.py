@@ -99,7 +99,7 @@ class SessionJob:
                     release.close()
                     return Skipped(ref, Skip(plan.skip.reason, plan.skip.tables,
                                              plan.skip.until_utc, meanwhile=True))
-                context.source.ensure_budget(set(plan.tables))
+                context.source.ensure_budget(set(plan.tables), live_timing=ref.live_timing)
                 context.progress.set_description(1, f"{ref.key.session_type}: loading with "
                                                     f"FastF1")
                 log.info("%s: loading %s with FastF1", ref.label, ", ".join(plan.tables))

@@ -42,7 +42,8 @@ def events_from_schedule(schedule: pd.DataFrame, year: int) -> list[EventRef]:
                 country=_text(row.get("Country")), location=_text(row.get("Location")),
                 event_format=_text(row.get("EventFormat")),
                 start_utc=None if pd.isna(start) else pd.Timestamp(start).to_pydatetime(),
-                test_number=tests if testing else None, session_number=number))
+                test_number=tests if testing else None, session_number=number,
+                live_timing=bool(row.get("F1ApiSupport", True))))
         events.append(EventRef(year, round_number, row["EventName"], index, tuple(sessions)))
     return events
 

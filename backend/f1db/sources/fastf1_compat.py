@@ -11,7 +11,9 @@ module alone (tests/test_sources.py runs each function against the installed Fas
 * how long FastF1's own per-hour limiters (``fastf1.req._SessionWithRateLimiting``) will
   refuse requests, to wait that out instead of failing;
 * the MultiViewer circuit request behind ``Session.get_circuit_info()``
-  (``fastf1.mvapi.get_circuit_info``) and the circuit-key correction FastF1 applies first.
+  (``fastf1.mvapi.get_circuit_info``) and the circuit-key correction FastF1 applies first;
+* a ``Session.load`` of a session before live timing without its one live timing request
+  (``Session._load_session_info``).
 """
 
 from __future__ import annotations
@@ -67,3 +69,22 @@ def request_circuit_info(year: int, circuit_key: int):
     from fastf1.mvapi import get_circuit_info
 
     return get_circuit_info(year=year, circuit_key=circuit_key)
+
+
+def load_without_live_timing(session, **options) -> None:
+    """``session.load(**options)`` for a session F1's live timing does not have
+    (``F1ApiSupport`` false, before 2018) without asking live timing for it.
+
+    FastF1 3.9's ``Session.load`` requests the session's SessionInfo page before it looks
+    at ``f1_api_support``, although for such a session it then skips every other live
+    timing page and reads the results from Jolpica alone; that one request can only fail
+    (and costs a request of the hour's budget). The instance's ``_load_session_info`` is
+    replaced for this load, so the session has no ``session_info``, as it has none.
+    """
+    if session.f1_api_support:
+        raise ValueError("load_without_live_timing is for sessions before live timing")
+    session._load_session_info = lambda livedata=None: None
+    try:
+        session.load(**options)
+    finally:
+        del session._load_session_info

@@ -34,7 +34,7 @@ from . import fastf1_readers  # noqa: F401  (registers the readers of FastF1's t
 from .budget import RequestBudget, SystemClock
 from .cache_health import HTTP_CACHE_FILE, cache_problem, check_cache_folder, refuse_a_file
 from .events import events_from_schedule, match_event
-from .fastf1_compat import http_sessions, limiter_wait_seconds
+from .fastf1_compat import http_sessions, limiter_wait_seconds, load_without_live_timing
 from .fastf1_costs import estimated_requests, load_options
 from .http_meter import RequestMeter
 from .readers import Reading, collect_frames
@@ -110,12 +110,12 @@ class FastF1Source:
         """Real network requests FastF1 made through this source (cache hits excluded)."""
         return self.meter.requests_sent if self.meter else 0
 
-    def ensure_budget(self, tables: set[str]) -> None:
+    def ensure_budget(self, tables: set[str], *, live_timing: bool = True) -> None:
         """Wait (or stop) until the budget has room for a cold load of ``tables``, so a
         session is not started only to stall halfway through with its lock held."""
         if self.budget is None:
             return
-        requests, jolpica = estimated_requests(tables)
+        requests, jolpica = estimated_requests(tables, live_timing=live_timing)
         self.budget.ensure_room(requests, jolpica, wait=self.wait_for_budget,
                                 countdown=self.countdown)
 
@@ -187,7 +187,11 @@ class FastF1Source:
             self.meter.start_load()
             try:
                 with self._no_credential_prompt(), _quiet_fastf1_exit():
-                    session.load(**load_options(tables))
+                    options = load_options(tables, live_timing=ref.live_timing)
+                    if ref.live_timing:
+                        session.load(**options)
+                    else:
+                        load_without_live_timing(session, **options)
             except fastf1.exceptions.RateLimitExceededError as error:
                 raise _rate_limited(error) from None
             except FetchError:

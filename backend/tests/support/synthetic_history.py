@@ -1,0 +1,61 @@
+"""Synthetic Jolpica answers for a season before F1's live timing (1979, round 1).
+
+SYNTHETIC DATA: the recordings in ``../shared/fastf1-recorded`` hold the 1979 schedule
+(``https://api.jolpi.ca/ergast/f1/1979.json``, real) but no result of that season. These
+functions make the race and qualifying results of its round 1 (the 1979 Argentine Grand
+Prix) in Jolpica's exact JSON format from recorded answers of other seasons: the race's
+identity (season, round, name, circuit, date) is the recorded 1979 schedule's, the result
+rows are the recorded 2022 Bahrain race (``2022/1/results.json``) and 2021 Mexico City
+qualifying (``2021/18/qualifying.json``) with what Jolpica does not have for the era left
+out: no ``code`` or ``permanentNumber`` of a driver, no fastest lap, no Q2 or Q3. The
+values are not 1979's; their shape is what FastF1's Ergast interface parses for it. The
+championship standings after the round come from support/synthetic_jolpica.py.
+"""
+
+from __future__ import annotations
+
+import json
+
+from support.synthetic_jolpica import standings_responses
+
+YEAR, ROUND = 1979, 1
+SCHEDULE_URL = "https://api.jolpi.ca/ergast/f1/1979.json"
+RESULTS_SOURCE = "https://api.jolpi.ca/ergast/f1/2022/1/results.json"
+QUALIFYING_SOURCE = "https://api.jolpi.ca/ergast/f1/2021/18/qualifying.json"
+RACE_EVENT = "Argentine Grand Prix"
+
+
+def history_responses(responses: dict) -> dict:
+    """The 1979 round 1 results, qualifying and standings, URL -> (status, headers, body)."""
+    status, headers, body = responses[SCHEDULE_URL]
+    race = json.loads(body)["MRData"]["RaceTable"]["Races"][ROUND - 1]
+    made = {
+        _url("results"): _answer(responses[RESULTS_SOURCE], race, "Results", "results"),
+        _url("qualifying"): _answer(responses[QUALIFYING_SOURCE], race, "QualifyingResults",
+                                    "qualifying"),
+    }
+    made.update(standings_responses({**responses, **made}, YEAR, ROUND))
+    return made
+
+
+def _url(endpoint: str) -> str:
+    return f"https://api.jolpi.ca/ergast/f1/{YEAR}/{ROUND}/{endpoint}.json"
+
+
+def _answer(recorded, race: dict, rows_key: str, endpoint: str):
+    status, headers, body = recorded
+    data = json.loads(body)
+    rows = [_of_the_era(row) for row in data["MRData"]["RaceTable"]["Races"][0][rows_key]]
+    data["MRData"]["url"] = _url(endpoint)
+    data["MRData"]["RaceTable"] = {"season": str(YEAR), "round": str(ROUND),
+                                   "Races": [{**race, rows_key: rows}]}
+    text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+    return status, headers, text.encode()
+
+
+def _of_the_era(row: dict) -> dict:
+    row = {key: value for key, value in row.items()
+           if key not in ("FastestLap", "Q2", "Q3")}
+    row["Driver"] = {key: value for key, value in row["Driver"].items()
+                     if key not in ("code", "permanentNumber")}
+    return row

@@ -1,0 +1,117 @@
+"""Seasons before F1's live timing (FastF1's ``F1ApiSupport`` false, before 2018): what
+exists for the era (results of the qualifying and the race, the standings after it) is
+loaded; laps, telemetry, weather, messages and the rest are recorded as not available:
+never requested from live timing, never counted as missing, never retried.
+
+The 1979 schedule is recorded; the round's results are synthetic, made in Jolpica's
+format from recorded answers (support/synthetic_history.py). FastF1 runs online against
+the replay transport, which lists every request the run made.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from f1db.models import TABLE_NAMES, fact_sources
+from f1db.sources.fastf1_costs import estimated_requests
+from support.database import fastf1_offline_session, ledger_row, row_counts, run_populator
+from support.fastf1_comparison import assert_table_matches, fastf1_frame, stored_rows
+from support.fastf1_replay import serving
+from support.synthetic_history import RACE_EVENT, YEAR, history_responses
+from support.synthetic_telemetry import restoring_fastf1_cache, unthrottled
+
+pytestmark = pytest.mark.slow
+RACE_TABLES = ("results", "driver_standings", "constructor_standings")
+LIVE_TIMING_HOSTS = ("livetiming.formula1.com", "api.multiviewer.app", "formula1.com")
+
+
+@pytest.fixture
+def responses(recordings) -> dict:
+    return {**recordings, **history_responses(recordings)}
+
+
+def run(database_url, cache, responses, **options):
+    """One online run of the 1979 round 1 against the replay; (summary, URLs requested)."""
+    with restoring_fastf1_cache(), unthrottled(), serving(responses) as replay:
+        summary = run_populator(YEAR, database_url=database_url, events=(RACE_EVENT,),
+                                cache_dir=cache, **options)
+    return summary, list(replay.requested)
+
+
+def test_a_season_before_live_timing_loads_what_exists_and_nothing_is_missing(
+        responses, database_url, engine, tmp_path):
+    cache = tmp_path / "fastf1-cache"
+    cache.mkdir()
+    summary, requested = run(database_url, cache, responses)
+
+    assert summary.exit_code == 0 and summary.sessions_failed == 0
+    outcomes = {entry.session_type: entry for entry in summary.sessions}
+    assert {t for t, entry in outcomes.items() if entry.outcome == "loaded"} == {
+        "Qualifying", "Race"}
+    for practice in ("Practice 1", "Practice 2", "Practice 3"):
+        assert outcomes[practice].skip_reason == "not_available", outcomes[practice]
+    assert summary.missing == []
+    live_only = [t for t in TABLE_NAMES if t not in RACE_TABLES]
+    # practice has nothing (Jolpica has no practice results), the race and qualifying
+    # have no live timing part
+    assert summary.not_available == {**dict.fromkeys(live_only, 5), "results": 3}
+    assert "not available before F1's live timing" in summary.render()
+    assert not [url for url in requested if any(host in url for host in LIVE_TIMING_HOSTS)]
+    # What was asked of Jolpica for the two sessions is what the estimate says.
+    loads = [url for url in requested if "/1979/1/" in url]
+    assert len(loads) == (estimated_requests(("results",), live_timing=False)[0]
+                          + estimated_requests(RACE_TABLES, live_timing=False)[0]), loads
+
+    for session_type, tables in (("Qualifying", ("results",)), ("Race", RACE_TABLES)):
+        ledger = ledger_row(engine, YEAR, session_type)
+        assert ledger["statuses"] == dict.fromkeys(tables, "loaded"), ledger
+        fastf1_session = fastf1_offline_session(cache, YEAR, RACE_EVENT, session_type)
+        for table in tables:
+            frame = fastf1_frame(fastf1_session, table)
+            assert frame is not None and len(frame) > 0, table
+            assert_table_matches(engine, table, frame, YEAR, session_type, 1)
+        for table in live_only:
+            assert stored_rows(engine, table, YEAR, session_type, 1) == [], table
+
+    before = row_counts(engine)
+    rerun, requested_again = run(database_url, cache, responses)
+    assert row_counts(engine) == before
+    assert rerun.fastf1_loads == 0 and rerun.sessions_skipped == 5
+    assert sum(rerun.rows_inserted.values()) == 0 and rerun.missing == []
+    assert not [url for url in requested_again if "/1979/1/" in url]
+
+
+def test_the_plan_of_a_season_before_live_timing_says_what_cannot_exist(
+        responses, sqlite_url, tmp_path):
+    cache = tmp_path / "fastf1-cache"
+    cache.mkdir()
+    with restoring_fastf1_cache(), unthrottled(), serving(responses) as replay:
+        from f1db.populator import DatabasePopulator
+
+        populator = DatabasePopulator(YEAR, database_url=sqlite_url, events=(RACE_EVENT,),
+                                      cache_dir=cache)
+        try:
+            report = populator.plan_run()
+        finally:
+            populator.close()
+    assert not [url for url in replay.requested if "/1979/1/" in url]
+    states = {entry.ref.key.session_type: (entry.state, entry.next_step)
+              for entry in report.sessions}
+    assert states["Practice 1"][0] == "n/a"
+    assert states["Race"] == ("new", "load " + ", ".join(RACE_TABLES))
+    assert states["Qualifying"] == ("new", "load results")
+    assert "not available before F1's live timing (2018)" in report.render()
+    assert report.to_json()["not_available"]["laps"] == 5
+    jolpica_only = estimated_requests(("results",), live_timing=False)[0] + \
+        estimated_requests(RACE_TABLES, live_timing=False)[0]
+    assert f"at most {jolpica_only} network requests ({jolpica_only} to Jolpica" in \
+        report.estimate
+
+
+def test_only_results_and_standings_exist_before_live_timing():
+    sources = fact_sources()
+    exists = {table for table in TABLE_NAMES
+              if sources[table].exists("Race", live_timing=False)}
+    assert exists == set(RACE_TABLES)
+    assert not sources["results"].exists("Practice 1", live_timing=False)
+    assert all(sources[table].exists("Practice 1", live_timing=True) for table in TABLE_NAMES)
