@@ -74,7 +74,13 @@ def _checked(number: int, count: int, source: str) -> Shard:
     return Shard(number, count, source)
 
 
+# A session before live timing is a Jolpica request or a few, no live timing parse.
+BEFORE_LIVE_TIMING_COST = 0.05
+
+
 def estimated_cost(ref: SessionRef) -> float:
+    if not ref.live_timing:
+        return BEFORE_LIVE_TIMING_COST
     return SESSION_COST.get(ref.key.session_type, DEFAULT_COST)
 
 

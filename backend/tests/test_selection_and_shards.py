@@ -73,6 +73,20 @@ def test_a_race_weighs_more_than_a_practice_session():
     assert estimated_cost(race) > estimated_cost(practice)
 
 
+def test_a_session_before_live_timing_weighs_little_and_the_backfill_still_spreads():
+    """1950-2017 sessions are a few Jolpica requests each, no live timing parse: a backfill
+    of history plus one live timing season gives each shard a share of the live season."""
+    from dataclasses import replace
+
+    history = [replace(ref, live_timing=False) for ref in _season(2017, 20)]
+    live = _season(2018, 21)
+    assert estimated_cost(history[4]) < estimated_cost(live[0]) / 10
+    shards = [shard_keys(history + live, Shard(number, 4)) for number in (1, 2, 3, 4)]
+    live_share = [sum(1 for ref in live if ref.key in shard) for shard in shards]
+    assert max(live_share) - min(live_share) <= 2
+    assert set().union(*shards) == {ref.key for ref in history + live}
+
+
 @pytest.mark.parametrize("text", ["0/2", "3/2", "1/0", "a/b", "2", "-1/2"])
 def test_bad_shards_are_refused(text):
     with pytest.raises(UsageError) as caught:
