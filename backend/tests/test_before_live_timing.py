@@ -1,7 +1,8 @@
 """Seasons before F1's live timing (FastF1's ``F1ApiSupport`` false, before 2018): what
 exists for the era (results of the qualifying and the race, the standings after it) is
 loaded; laps, telemetry, weather, messages and the rest are recorded as not available:
-never requested from live timing, never counted as missing, never retried.
+never requested from live timing, never counted as missing, never retried; read back,
+the session has FastF1's results and says why the rest is not there.
 
 The 1979 schedule is recorded; the round's results are synthetic, made in Jolpica's
 format from recorded answers (support/synthetic_history.py). FastF1 runs online against
@@ -11,7 +12,9 @@ the replay transport, which lists every request the run made.
 from __future__ import annotations
 
 import pytest
+from pandas.testing import assert_frame_equal
 
+import f1db.read as read
 from f1db.models import TABLE_NAMES, fact_sources
 from f1db.sources.fastf1_costs import estimated_requests
 from support.database import fastf1_offline_session, ledger_row, row_counts, run_populator
@@ -72,6 +75,11 @@ def test_a_season_before_live_timing_loads_what_exists_and_nothing_is_missing(
             assert_table_matches(engine, table, frame, YEAR, session_type, 1)
         for table in live_only:
             assert stored_rows(engine, table, YEAR, session_type, 1) == [], table
+
+        read_back = read.load_session(database_url, YEAR, RACE_EVENT, session_type)
+        assert_frame_equal(read_back.results, fastf1_session.results)
+        with pytest.raises(read.PartNotStored, match="does not exist before F1's live timing"):
+            read_back.laps
 
     before = row_counts(engine)
     rerun, requested_again = run(database_url, cache, responses)

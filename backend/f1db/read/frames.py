@@ -147,9 +147,12 @@ def _python_objects(array, missing: np.ndarray) -> np.ndarray:
     return out
 
 
-def results_index(frame: pd.DataFrame) -> pd.DataFrame:
-    """FastF1 indexes ``Session.results`` by driver number (an unnamed index)."""
-    frame.index = pd.Index(frame["DriverNumber"].to_numpy(dtype=object), dtype=object)
+def results_index(frame: pd.DataFrame, *, live_timing: bool = True) -> pd.DataFrame:
+    """FastF1 indexes ``Session.results`` by driver number: an unnamed index when the
+    driver list came from live timing, one named ``DriverNumber`` when it came from
+    Jolpica alone (a session before live timing)."""
+    frame.index = pd.Index(frame["DriverNumber"].to_numpy(dtype=object), dtype=object,
+                           name=None if live_timing else "DriverNumber")
     return frame
 
 

@@ -25,7 +25,7 @@ import pandas as pd
 from sqlalchemy import Connection, select
 
 from ..errors import NotStored
-from ..models import SessionFailure, SessionPart, StoredSession
+from ..models import SessionFailure, SessionPart, StoredSession, fact_sources
 from ..records import PartStatus, SessionKey
 from . import fastf1_compat, rows
 from .access import StoredData, opened
@@ -109,7 +109,7 @@ def _fill(session, stored: StoredData, connection: Connection, named: NamedSessi
     key = named.key
     info = rows.first_row(connection, rows.table("session_info"), key)
     fastf1_compat.set_part(session, "session_info", _session_info(info))
-    results = _results(stored, connection, key)
+    results = _results(stored, connection, named)
     fastf1_compat.set_part(session, "results", results)
     readable = {name: table for name, (table, option) in PARTS.items()
                 if options[option] and _why_missing(session, named, parts, name, table)}
@@ -145,7 +145,11 @@ def _why_missing(session, named: NamedSession, parts: dict[str, str], name: str,
         return True
     key = named.key
     what = f"{key.year} {named.event_name} {key.session_type}: {name} ({table})"
-    if status == PartStatus.MISSING:
+    if not fact_sources()[table].exists(key.session_type, _live_timing(named)):
+        session.f1db_missing[name] = (f"{what} does not exist before F1's live timing "
+                                      f"(2018): for the era FastF1 has the results of the "
+                                      f"qualifying and the race and the standings alone")
+    elif status == PartStatus.MISSING:
         session.f1db_missing[name] = (f"{what}: FastF1 had no data when it was stored; "
                                       f"{named.command()} retries it")
     else:
@@ -177,9 +181,16 @@ class _Done:
         return self.value
 
 
-def _results(stored: StoredData, connection: Connection, key: SessionKey):
-    return fastf1_compat.session_results(results_index(fastf1_frame(
-        stored_rows(stored, connection, "results", key), FRAMES["results"])))
+def _results(stored: StoredData, connection: Connection, named: NamedSession):
+    return fastf1_compat.session_results(results_index(
+        fastf1_frame(stored_rows(stored, connection, "results", named.key),
+                     FRAMES["results"]),
+        live_timing=_live_timing(named)))
+
+
+def _live_timing(named: NamedSession) -> bool:
+    """Whether F1's live timing has the session (FastF1's ``F1ApiSupport``)."""
+    return bool(named.event.get("F1ApiSupport", True))
 
 
 # The order of sessions stored before revision 0007 (no ``row_order``): docs/READING.md.
