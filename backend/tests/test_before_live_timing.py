@@ -123,3 +123,31 @@ def test_only_results_and_standings_exist_before_live_timing():
     assert exists == set(RACE_TABLES)
     assert not sources["results"].exists("Practice 1", live_timing=False)
     assert all(sources[table].exists("Practice 1", live_timing=True) for table in TABLE_NAMES)
+
+
+def test_standings_longer_than_a_page_are_stored_whole(recordings, sqlite_url, tmp_path):
+    """A 1950s championship lists more drivers than Jolpica's 30-row page: every page is
+    read (35 drivers here, made up beyond the recorded 20: support/synthetic_history.py)."""
+    import json
+
+    from sqlalchemy import create_engine
+
+    responses = {**recordings, **history_responses(recordings, drivers=35)}
+    cache = tmp_path / "fastf1-cache"
+    cache.mkdir()
+    summary, requested = run(sqlite_url, cache, responses, sessions=("R",),
+                             tables=("driver_standings",))
+    assert summary.exit_code == 0 and summary.missing == []
+    pages = [url for url in requested if "/1979/1/driverStandings" in url]
+    assert len(pages) == 2, pages
+    race = json.loads(responses["https://api.jolpi.ca/ergast/f1/1979/1/results.json"][2])
+    expected = {row["Driver"]["driverId"]
+                for row in race["MRData"]["RaceTable"]["Races"][0]["Results"]}
+    engine = create_engine(sqlite_url)
+    try:
+        stored = stored_rows(engine, "driver_standings", YEAR, "Race", 1)
+    finally:
+        engine.dispose()
+    assert len(expected) == 35
+    assert sorted(row["driver_id"] for row in stored) == sorted(expected)
+    assert sorted(row["position"] for row in stored) == list(range(1, 36))

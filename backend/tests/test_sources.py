@@ -54,6 +54,15 @@ def test_the_compatibility_module_reads_the_installed_fastf1(tmp_path):
     with restoring_fastf1_cache():
         fastf1.Cache.configure(cache_dir=str(tmp_path))
         assert len(fastf1_compat.http_sessions()) == 2     # cached and plain
+    # FastF1's Ergast responses keep the page's MRData header where the compat reads it
+    from fastf1.ergast.interface import ErgastRawResponse
+
+    page = ErgastRawResponse(response_headers={"offset": "30", "limit": "30", "total": "35"},
+                             query_filters={}, metadata={}, selectors={}, query_result=[],
+                             category={}, auto_cast=False)
+    assert fastf1_compat.ergast_page_end(page) == 60 and page.total_results == 35
+    # and a session before live timing loads without its SessionInfo request
+    assert callable(fastf1.core.Session._load_session_info)
 
 
 # --- what a cold fetch asks for ---------------------------------------------------------------

@@ -13,7 +13,9 @@ module alone (tests/test_sources.py runs each function against the installed Fas
 * the MultiViewer circuit request behind ``Session.get_circuit_info()``
   (``fastf1.mvapi.get_circuit_info``) and the circuit-key correction FastF1 applies first;
 * a ``Session.load`` of a session before live timing without its one live timing request
-  (``Session._load_session_info``).
+  (``Session._load_session_info``);
+* where a page of a Jolpica answer ends (``ErgastResponseMixin._response_headers``: its
+  offset and limit), to know whether another page follows.
 """
 
 from __future__ import annotations
@@ -88,3 +90,10 @@ def load_without_live_timing(session, **options) -> None:
         session.load(**options)
     finally:
         del session._load_session_info
+
+
+def ergast_page_end(response) -> int:
+    """The position after the last row of an Ergast response's page (offset + limit);
+    another page follows while it is below ``response.total_results``."""
+    headers = response._response_headers
+    return int(headers.get("offset", 0)) + int(headers.get("limit", 0))

@@ -15,7 +15,7 @@ import pandas as pd
 
 from ..errors import first_line
 from ..records import FetchedSession
-from .fastf1_compat import circuit_key_for_layout, request_circuit_info
+from .fastf1_compat import circuit_key_for_layout, ergast_page_end, request_circuit_info
 from .readers import Missing, Reading, reads, reads_attribute
 
 log = logging.getLogger(__name__)
@@ -155,18 +155,30 @@ def _standings_reader(kind: str):
 
         year, round_number = reading.key.year, reading.key.round_number
         try:
-            response = getattr(Ergast(result_type="pandas", auto_cast=True),
-                               f"get_{kind}_standings")(season=year, round=round_number)
+            pages = _every_page(getattr(Ergast(result_type="pandas", auto_cast=True),
+                                        f"get_{kind}_standings")(season=year,
+                                                                 round=round_number))
         except reading.fastf1.exceptions.ErgastError as error:
             raise Missing(f"Jolpica gave no {kind} standings: {first_line(error)}") from None
-        published = [frame for frame, (_, row) in zip(response.content,
-                                                      response.description.iterrows())
+        published = [frame for page in pages
+                     for frame, (_, row) in zip(page.content, page.description.iterrows())
                      if int(row.get("round", -1)) == round_number]
         if not published or published[0].empty:
             raise Missing(f"Jolpica has not published the {kind} standings after round "
                           f"{round_number} yet")
-        return published[0]
+        return pd.concat(published, ignore_index=True) if len(published) > 1 else published[0]
     return read
+
+
+def _every_page(response) -> list:
+    """``response`` and the pages after it: Jolpica answers 30 rows a page unless asked
+    for more, and a championship of the 1950s had over 30 drivers; a first page alone
+    would store it cut short."""
+    pages = [response]
+    while not pages[-1].is_complete and (
+            pages[-1].total_results > ergast_page_end(pages[-1])):
+        pages.append(pages[-1].get_next_result_page())
+    return pages
 
 
 reads("driver_standings")(_standings_reader("driver"))

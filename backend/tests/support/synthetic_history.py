@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 
-from support.synthetic_jolpica import standings_responses
+from support.synthetic_jolpica import DEFAULT_LIMIT, standings_responses
 
 YEAR, ROUND = 1979, 1
 SCHEDULE_URL = "https://api.jolpi.ca/ergast/f1/1979.json"
@@ -25,16 +25,26 @@ QUALIFYING_SOURCE = "https://api.jolpi.ca/ergast/f1/2021/18/qualifying.json"
 RACE_EVENT = "Argentine Grand Prix"
 
 
-def history_responses(responses: dict) -> dict:
-    """The 1979 round 1 results, qualifying and standings, URL -> (status, headers, body)."""
+def history_responses(responses: dict, *, drivers: int = 20) -> dict:
+    """The 1979 round 1 results, qualifying and standings, URL -> (status, headers, body).
+
+    ``drivers`` above the recorded 20 adds made-up drivers (``extra_driver_<n>``, last,
+    no points) to the race, answered in one page, so the standings after it (30 rows a
+    page, as Jolpica answers by default) take more than one page, as in the 1950s.
+    """
     status, headers, body = responses[SCHEDULE_URL]
     race = json.loads(body)["MRData"]["RaceTable"]["Races"][ROUND - 1]
     made = {
-        _url("results"): _answer(responses[RESULTS_SOURCE], race, "Results", "results"),
+        _url("results"): _answer(responses[RESULTS_SOURCE], race, "Results", "results",
+                                 drivers=drivers),
         _url("qualifying"): _answer(responses[QUALIFYING_SOURCE], race, "QualifyingResults",
                                     "qualifying"),
     }
-    made.update(standings_responses({**responses, **made}, YEAR, ROUND))
+    merged = {**responses, **made}
+    made.update(standings_responses(merged, YEAR, ROUND))
+    for offset in range(DEFAULT_LIMIT, drivers, DEFAULT_LIMIT):
+        made.update(standings_responses(merged, YEAR, ROUND, limit=DEFAULT_LIMIT,
+                                        offset=offset))
     return made
 
 
@@ -42,15 +52,27 @@ def _url(endpoint: str) -> str:
     return f"https://api.jolpi.ca/ergast/f1/{YEAR}/{ROUND}/{endpoint}.json"
 
 
-def _answer(recorded, race: dict, rows_key: str, endpoint: str):
+def _answer(recorded, race: dict, rows_key: str, endpoint: str, *, drivers: int = 0):
     status, headers, body = recorded
     data = json.loads(body)
     rows = [_of_the_era(row) for row in data["MRData"]["RaceTable"]["Races"][0][rows_key]]
+    rows += [_extra_driver(rows[-1], n) for n in range(len(rows) + 1, drivers + 1)]
     data["MRData"]["url"] = _url(endpoint)
+    data["MRData"]["total"] = str(len(rows))
+    data["MRData"]["limit"] = str(max(int(data["MRData"]["limit"]), len(rows)))
     data["MRData"]["RaceTable"] = {"season": str(YEAR), "round": str(ROUND),
                                    "Races": [{**race, rows_key: rows}]}
     text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
     return status, headers, text.encode()
+
+
+def _extra_driver(last: dict, number: int) -> dict:
+    """A made-up driver finishing ``number``-th with no points, in ``last``'s team."""
+    return {**last, "number": str(number), "position": str(number),
+            "positionText": str(number), "points": "0", "grid": str(number),
+            "Driver": {**last["Driver"], "driverId": f"extra_driver_{number}",
+                       "givenName": "Extra", "familyName": f"Driver {number}",
+                       "url": f"https://example.invalid/extra_driver_{number}"}}
 
 
 def _of_the_era(row: dict) -> dict:
