@@ -102,8 +102,11 @@ class FastF1Part:
     later load can know more (``t0_date`` needs telemetry, marker distances the fastest
     lap's positions); ``without_live_timing``: the sessions that have the part before F1's
     live timing (FastF1's ``F1ApiSupport`` false, the seasons before 2018), where FastF1
-    gives only what Jolpica has (None: every session the part applies to; empty: none).
-    For the others the part cannot exist: it is recorded as not available, never missing.
+    gives only what Jolpica has (None: every session the part applies to; empty: none);
+    ``jolpica_since``: (session type, first season) pairs for a part Jolpica has only
+    from some season on (qualifying results from 1994, constructors' standings from
+    1958). For the others the part cannot exist: it is recorded as not available, never
+    missing.
     """
 
     attribute: str
@@ -115,15 +118,20 @@ class FastF1Part:
     session_types: tuple[str, ...] | None = None
     with_every_load: bool = False
     without_live_timing: tuple[str, ...] | None = ()
+    jolpica_since: tuple[tuple[str, int], ...] = ()
 
     def applies_to(self, session_type: str) -> bool:
         return self.session_types is None or session_type in self.session_types
 
-    def exists(self, session_type: str, live_timing: bool) -> bool:
+    def exists(self, session_type: str, live_timing: bool, year: int | None = None) -> bool:
         """Whether the part can exist for a session of the era (``live_timing``: FastF1's
-        ``F1ApiSupport``) that it applies to."""
-        return (live_timing or self.without_live_timing is None
-                or session_type in self.without_live_timing)
+        ``F1ApiSupport``; ``year``: its season) that it applies to."""
+        if live_timing:
+            return True
+        first = dict(self.jolpica_since).get(session_type)
+        if first is not None and year is not None and year < first:
+            return False
+        return self.without_live_timing is None or session_type in self.without_live_timing
 
 
 def fastf1_column(source: str, kind: str, *, key: bool = False, sql_type=None):
@@ -278,7 +286,8 @@ class Result(SessionKeyMixin, Base):
     # Before live timing FastF1 takes results from Jolpica, which has those of the race,
     # the qualifying and the sprint (none of practice).
     __source__ = FastF1Part("results",
-                            without_live_timing=("Qualifying", "Sprint", "Race"))
+                            without_live_timing=("Qualifying", "Sprint", "Race"),
+                            jolpica_since=(("Qualifying", 1994),))
 
     driver_number: Mapped[str] = fastf1_column("DriverNumber", "text", key=True)
     broadcast_name: Mapped[str | None] = fastf1_column("BroadcastName", "text")
@@ -563,7 +572,7 @@ class ConstructorStanding(EventKeyMixin, Base):
     __tablename__ = "constructor_standings"
     __source__ = FastF1Part("Ergast.get_constructor_standings", needs_load=False,
                             call="constructor_standings", session_types=("Race",),
-                            without_live_timing=None)
+                            without_live_timing=None, jolpica_since=(("Race", 1958),))
 
     constructor_id: Mapped[str] = fastf1_column("constructorId", "text", key=True)
     position: Mapped[int | None] = fastf1_column("position", "integer")

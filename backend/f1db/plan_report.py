@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-from .models import VIEW_NAMES
+from .models import VIEW_NAMES, fact_sources
 from .plan import SessionPlan
 from .records import FailureRecord, LedgerEntry, PartStatus, SessionRef, SkipReason
 from .summary import not_available_text, seasons_text
@@ -119,8 +119,10 @@ def describe_plan(plan: SessionPlan, stored: LedgerEntry | None,
         else:
             state, detail = "new", ""
     else:
+        ref, sources = plan.ref, fact_sources()
         gaps = {table: status for table, status in stored.statuses.items()
-                if status != PartStatus.LOADED and table not in plan.not_available}
+                if status != PartStatus.LOADED and (table not in sources or sources[
+                    table].exists(ref.key.session_type, ref.live_timing, ref.key.year))}
         state = ("partial" if PartStatus.PARTIAL in gaps.values()
                  else "missing" if gaps else "stored")
         detail = ", ".join(f"{table} {status}" for table, status in sorted(gaps.items()))

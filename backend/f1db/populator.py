@@ -261,7 +261,7 @@ class DatabasePopulator:
         options, cache_changed = self.options, self.source.offline_cache_changed_utc()
 
         def plan_for(ref: SessionRef, stored: LedgerEntry | None) -> SessionPlan:
-            era = {"live_timing": ref.live_timing}
+            era = {"live_timing": ref.live_timing, "year": ref.key.year}
             return plan_session(ref, tables_of_session(options.tables, ref.key.session_type,
                                                        **era), stored,
                                 not_available=tables_not_available(

@@ -80,21 +80,24 @@ def choose_tables(names: tuple[str, ...] | None = None, *,
 
 
 def tables_of_session(tables: tuple[str, ...], session_type: str, *,
-                      live_timing: bool = True) -> tuple[str, ...]:
+                      live_timing: bool = True, year: int | None = None) -> tuple[str, ...]:
     """The chosen tables a session has (the standings come with the race only) and that
-    exist for its era (``live_timing`` false, before 2018: what Jolpica has)."""
+    exist for its era (``live_timing`` false, before 2018: what Jolpica has for
+    ``year``)."""
     sources = fact_sources()
     return tuple(table for table in tables if sources[table].applies_to(session_type)
-                 and sources[table].exists(session_type, live_timing))
+                 and sources[table].exists(session_type, live_timing, year))
 
 
 def tables_not_available(tables: tuple[str, ...], session_type: str, *,
-                         live_timing: bool = True) -> tuple[str, ...]:
+                         live_timing: bool = True, year: int | None = None
+                         ) -> tuple[str, ...]:
     """The chosen tables a session would have, but which cannot exist for its era: a
-    session before F1's live timing has no laps, telemetry, weather or messages."""
+    session before F1's live timing has no laps, telemetry, weather or messages, a
+    qualifying before 1994 no results either."""
     sources = fact_sources()
     return tuple(table for table in tables if sources[table].applies_to(session_type)
-                 and not sources[table].exists(session_type, live_timing))
+                 and not sources[table].exists(session_type, live_timing, year))
 
 
 # Tables loaded again with any load of their session (models.FastF1Part.with_every_load),

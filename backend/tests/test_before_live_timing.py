@@ -1,6 +1,6 @@
 """Seasons before F1's live timing (FastF1's ``F1ApiSupport`` false, before 2018): what
-exists for the era (results of the qualifying and the race, the standings after it) is
-loaded; laps, telemetry, weather, messages and the rest are recorded as not available:
+exists for the era (the race's results and the standings after it; a qualifying's results
+from 1994) is loaded; laps, telemetry, weather, messages and the rest are recorded as not available:
 never requested from live timing, never counted as missing, never retried; read back,
 the session has FastF1's results and says why the rest is not there.
 
@@ -49,23 +49,21 @@ def test_a_season_before_live_timing_loads_what_exists_and_nothing_is_missing(
 
     assert summary.exit_code == 0 and summary.sessions_failed == 0
     outcomes = {entry.session_type: entry for entry in summary.sessions}
-    assert {t for t, entry in outcomes.items() if entry.outcome == "loaded"} == {
-        "Qualifying", "Race"}
-    for practice in ("Practice 1", "Practice 2", "Practice 3"):
-        assert outcomes[practice].skip_reason == "not_available", outcomes[practice]
+    assert {t for t, entry in outcomes.items() if entry.outcome == "loaded"} == {"Race"}
+    for other in ("Practice 1", "Practice 2", "Practice 3", "Qualifying"):
+        assert outcomes[other].skip_reason == "not_available", outcomes[other]
     assert summary.missing == []
     live_only = [t for t in TABLE_NAMES if t not in RACE_TABLES]
-    # practice has nothing (Jolpica has no practice results), the race and qualifying
-    # have no live timing part
-    assert summary.not_available == {**dict.fromkeys(live_only, 5), "results": 3}
+    # practice has nothing (Jolpica has no practice results, nor qualifying results before
+    # 1994), the race no live timing part
+    assert summary.not_available == {**dict.fromkeys(live_only, 5), "results": 4}
     assert "not available before F1's live timing" in summary.render()
     assert not [url for url in requested if any(host in url for host in LIVE_TIMING_HOSTS)]
-    # What was asked of Jolpica for the two sessions is what the estimate says.
+    # What was asked of Jolpica for the race is what the estimate says.
     loads = [url for url in requested if "/1979/1/" in url]
-    assert len(loads) == (estimated_requests(("results",), live_timing=False)[0]
-                          + estimated_requests(RACE_TABLES, live_timing=False)[0]), loads
+    assert len(loads) == estimated_requests(RACE_TABLES, live_timing=False)[0], loads
 
-    for session_type, tables in (("Qualifying", ("results",)), ("Race", RACE_TABLES)):
+    for session_type, tables in (("Race", RACE_TABLES),):
         ledger = ledger_row(engine, YEAR, session_type)
         assert ledger["statuses"] == dict.fromkeys(tables, "loaded"), ledger
         fastf1_session = fastf1_offline_session(cache, YEAR, RACE_EVENT, session_type)
@@ -105,13 +103,11 @@ def test_the_plan_of_a_season_before_live_timing_says_what_cannot_exist(
     assert not [url for url in replay.requested if "/1979/1/" in url]
     states = {entry.ref.key.session_type: (entry.state, entry.next_step)
               for entry in report.sessions}
-    assert states["Practice 1"][0] == "n/a"
+    assert states["Practice 1"][0] == "n/a" and states["Qualifying"][0] == "n/a"
     assert states["Race"] == ("new", "load " + ", ".join(RACE_TABLES))
-    assert states["Qualifying"] == ("new", "load results")
     assert "not available before F1's live timing (2018)" in report.render()
     assert report.to_json()["not_available"]["laps"] == 5
-    jolpica_only = estimated_requests(("results",), live_timing=False)[0] + \
-        estimated_requests(RACE_TABLES, live_timing=False)[0]
+    jolpica_only = estimated_requests(RACE_TABLES, live_timing=False)[0]
     assert f"at most {jolpica_only} network requests ({jolpica_only} to Jolpica" in \
         report.estimate
 
@@ -122,6 +118,13 @@ def test_only_results_and_standings_exist_before_live_timing():
               if sources[table].exists("Race", live_timing=False)}
     assert exists == set(RACE_TABLES)
     assert not sources["results"].exists("Practice 1", live_timing=False)
+    # what Jolpica has only from some season on
+    assert sources["results"].exists("Qualifying", False, 1994)
+    assert not sources["results"].exists("Qualifying", False, 1993)
+    assert sources["results"].exists("Race", False, 1950)
+    assert sources["constructor_standings"].exists("Race", False, 1958)
+    assert not sources["constructor_standings"].exists("Race", False, 1957)
+    assert sources["driver_standings"].exists("Race", False, 1950)
     assert all(sources[table].exists("Practice 1", live_timing=True) for table in TABLE_NAMES)
 
 

@@ -241,6 +241,28 @@ def test_a_wrong_password_or_no_server_is_one_line_without_the_password():
     assert "s3cret-pw" not in message and "\n" not in message and "Cannot connect" in message
 
 
+def test_a_damaged_sqlite_file_is_one_line_not_a_traceback(read_back_database, tmp_path):
+    """Pages damaged past the schema: the failure surfaces while rows are fetched, and is
+    still the library's one-line error naming what was being read."""
+    import shutil
+
+    from f1db.errors import F1DBError
+
+    if not read_back_database.startswith("sqlite"):
+        pytest.skip("a damaged database file is SQLite's case")
+    damaged = tmp_path / "damaged.db"
+    shutil.copyfile(read_back_database.removeprefix("sqlite:///"), damaged)
+    size = damaged.stat().st_size
+    with open(damaged, "r+b") as file:
+        for start in range(size // 2, size - 65536, size // 8):
+            file.seek(start)
+            file.write(b"\xff" * 65536)
+    with pytest.raises(F1DBError) as raised:
+        read.load_session("sqlite:///" + str(damaged), *ITALY_FP2)
+    message = str(raised.value)
+    assert "\n" not in message and "malformed" in message, message
+
+
 def test_the_reader_cannot_write_through_its_connections(stored, read_back_database):
     """Every connection of a reader refuses writes: PostgreSQL's READ ONLY transactions,
     SQLite's query_only (a reader never writes, even with a role or file that could)."""

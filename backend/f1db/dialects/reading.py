@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import (BigInteger, Boolean, Column, Connection, Date, DateTime, Float, Integer,
                         SmallInteger, Text, select, type_coerce)
+from sqlalchemy.exc import DBAPIError
 
 
 def stored_frame(columns: Sequence[Column], rows: Sequence[tuple]) -> pd.DataFrame:
@@ -57,10 +58,14 @@ def read_frame(connection: Connection, columns: Sequence[Column], where: Sequenc
     statement = select(*(as_read(column).label(column.name) for column in columns)).where(
         *where).order_by(*order_by)
     result = connection.execute(statement)
+    driver_error = connection.dialect.loaded_dbapi.Error
     try:
         # The driver's own rows: every column is converted here, a column at a time, so
         # SQLAlchemy's per-row Row objects would only be built to be taken apart again.
         rows = result.cursor.fetchall()
+    except driver_error as error:
+        # What SQLAlchemy would have raised (callers turn its errors into one line).
+        raise DBAPIError.instance(str(statement), None, error, driver_error) from None
     finally:
         result.close()
     return stored_frame(columns, rows)

@@ -1,8 +1,9 @@
 """Opening a database to read from: read-only, no migration, no lock, one-line errors.
 
 A reader needs SELECT and nothing else (docs/OPERATIONS.md, "Least privilege"): the
-database is opened read-only (a SQLite file in ``mode=ro``; PostgreSQL sessions whose
-every transaction is READ ONLY), its schema must stand at the revision this code reads
+database is opened read-only (SQLite connections with ``query_only``, a file the
+process may not write in ``mode=ro``; PostgreSQL sessions whose every transaction is READ
+ONLY), its schema must stand at the revision this code reads
 (an older one is the loader's to migrate, never the reader's), and no advisory lock, claim
 or ledger row is ever taken. What goes wrong (no server, a wrong password, a schema
 behind, a missing privilege) is one of the library's errors, one line, no password.

@@ -145,7 +145,7 @@ def _why_missing(session, named: NamedSession, parts: dict[str, str], name: str,
         return True
     key = named.key
     what = f"{key.year} {named.event_name} {key.session_type}: {name} ({table})"
-    if not fact_sources()[table].exists(key.session_type, _live_timing(named)):
+    if not fact_sources()[table].exists(key.session_type, _live_timing(named), key.year):
         session.f1db_missing[name] = (f"{what} does not exist before F1's live timing "
                                       f"(2018): for the era FastF1 has the results of the "
                                       f"qualifying and the race and the standings alone")

@@ -2,14 +2,14 @@
 
 SYNTHETIC DATA: the recordings in ``../shared/fastf1-recorded`` hold the 1979 schedule
 (``https://api.jolpi.ca/ergast/f1/1979.json``, real) but no result of that season. These
-functions make the race and qualifying results of its round 1 (the 1979 Argentine Grand
-Prix) in Jolpica's exact JSON format from recorded answers of other seasons: the race's
-identity (season, round, name, circuit, date) is the recorded 1979 schedule's, the result
-rows are the recorded 2022 Bahrain race (``2022/1/results.json``) and 2021 Mexico City
-qualifying (``2021/18/qualifying.json``) with what Jolpica does not have for the era left
-out: no ``code`` or ``permanentNumber`` of a driver, no fastest lap, no Q2 or Q3. The
+functions make the race result of its round 1 (the 1979 Argentine Grand Prix) in
+Jolpica's exact JSON format from a recorded answer of another season: the race's identity
+(season, round, name, circuit, date) is the recorded 1979 schedule's, the result rows are
+the recorded 2022 Bahrain race (``2022/1/results.json``) with what Jolpica does not have
+for the era left out: no ``code`` or ``permanentNumber`` of a driver, no fastest lap. The
 values are not 1979's; their shape is what FastF1's Ergast interface parses for it. The
-championship standings after the round come from support/synthetic_jolpica.py.
+championship standings after the round come from support/synthetic_jolpica.py. (Jolpica
+has no qualifying results before 1994: none is made.)
 """
 
 from __future__ import annotations
@@ -21,12 +21,11 @@ from support.synthetic_jolpica import DEFAULT_LIMIT, standings_responses
 YEAR, ROUND = 1979, 1
 SCHEDULE_URL = "https://api.jolpi.ca/ergast/f1/1979.json"
 RESULTS_SOURCE = "https://api.jolpi.ca/ergast/f1/2022/1/results.json"
-QUALIFYING_SOURCE = "https://api.jolpi.ca/ergast/f1/2021/18/qualifying.json"
 RACE_EVENT = "Argentine Grand Prix"
 
 
 def history_responses(responses: dict, *, drivers: int = 20) -> dict:
-    """The 1979 round 1 results, qualifying and standings, URL -> (status, headers, body).
+    """The 1979 round 1 race result and standings, URL -> (status, headers, body).
 
     ``drivers`` above the recorded 20 adds made-up drivers (``extra_driver_<n>``, last,
     no points) to the race, answered in one page, so the standings after it (30 rows a
@@ -37,8 +36,6 @@ def history_responses(responses: dict, *, drivers: int = 20) -> dict:
     made = {
         _url("results"): _answer(responses[RESULTS_SOURCE], race, "Results", "results",
                                  drivers=drivers),
-        _url("qualifying"): _answer(responses[QUALIFYING_SOURCE], race, "QualifyingResults",
-                                    "qualifying"),
     }
     merged = {**responses, **made}
     made.update(standings_responses(merged, YEAR, ROUND))
@@ -76,8 +73,7 @@ def _extra_driver(last: dict, number: int) -> dict:
 
 
 def _of_the_era(row: dict) -> dict:
-    row = {key: value for key, value in row.items()
-           if key not in ("FastestLap", "Q2", "Q3")}
+    row = {key: value for key, value in row.items() if key != "FastestLap"}
     row["Driver"] = {key: value for key, value in row["Driver"].items()
                      if key not in ("code", "permanentNumber")}
     return row
