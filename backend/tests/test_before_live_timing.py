@@ -17,7 +17,7 @@ from pandas.testing import assert_frame_equal
 import f1db.read as read
 from f1db.models import TABLE_NAMES, fact_sources
 from f1db.sources.fastf1_costs import estimated_requests
-from support.database import fastf1_offline_session, ledger_row, row_counts, run_populator
+from support.database import ledger_row, row_counts, run_populator
 from support.fastf1_comparison import assert_table_matches, fastf1_frame, stored_rows
 from support.fastf1_replay import serving
 from support.synthetic_history import RACE_EVENT, YEAR, history_responses
@@ -39,6 +39,21 @@ def run(database_url, cache, responses, **options):
         summary = run_populator(YEAR, database_url=database_url, events=(RACE_EVENT,),
                                 cache_dir=cache, **options)
     return summary, list(replay.requested)
+
+
+def fastf1_reference(cache, session_type: str):
+    """FastF1's own session from the run's cache, loaded as the loader loads a session
+    before live timing (its results asked for in one 100-row page, no SessionInfo)."""
+    import fastf1
+
+    from f1db.sources.fastf1_compat import load_without_live_timing
+
+    fastf1.Cache.configure(cache_dir=str(cache))
+    fastf1.Cache.offline_mode(True)
+    session = fastf1.get_session(YEAR, RACE_EVENT, session_type)
+    load_without_live_timing(session, laps=False, telemetry=False, weather=False,
+                             messages=False)
+    return session
 
 
 def test_a_season_before_live_timing_loads_what_exists_and_nothing_is_missing(
@@ -66,7 +81,7 @@ def test_a_season_before_live_timing_loads_what_exists_and_nothing_is_missing(
     for session_type, tables in (("Race", RACE_TABLES),):
         ledger = ledger_row(engine, YEAR, session_type)
         assert ledger["statuses"] == dict.fromkeys(tables, "loaded"), ledger
-        fastf1_session = fastf1_offline_session(cache, YEAR, RACE_EVENT, session_type)
+        fastf1_session = fastf1_reference(cache, session_type)
         for table in tables:
             frame = fastf1_frame(fastf1_session, table)
             assert frame is not None and len(frame) > 0, table
@@ -154,3 +169,25 @@ def test_standings_longer_than_a_page_are_stored_whole(recordings, sqlite_url, t
     assert len(expected) == 35
     assert sorted(row["driver_id"] for row in stored) == sorted(expected)
     assert sorted(row["position"] for row in stored) == list(range(1, 36))
+
+
+def test_a_race_with_more_entries_than_a_page_is_stored_whole(recordings, sqlite_url,
+                                                              tmp_path):
+    """FastF1 reads one page of Jolpica's results, 30 rows unless asked for more; a race of
+    the era listed up to about 40 entries: they are asked for in one 100-row page."""
+    from sqlalchemy import create_engine
+
+    responses = {**recordings, **history_responses(recordings, drivers=35)}
+    cache = tmp_path / "fastf1-cache"
+    cache.mkdir()
+    summary, requested = run(sqlite_url, cache, responses, sessions=("R",),
+                             tables=("results",))
+    assert summary.exit_code == 0 and summary.rows_inserted["results"] == 35
+    assert [url for url in requested if "/1979/1/results" in url] == [
+        "https://api.jolpi.ca/ergast/f1/1979/1/results.json?limit=100"]
+    engine = create_engine(sqlite_url)
+    try:
+        stored = stored_rows(engine, "results", YEAR, "Race", 1)
+    finally:
+        engine.dispose()
+    assert len(stored) == 35

@@ -13,7 +13,8 @@ module alone (tests/test_sources.py runs each function against the installed Fas
 * the MultiViewer circuit request behind ``Session.get_circuit_info()``
   (``fastf1.mvapi.get_circuit_info``) and the circuit-key correction FastF1 applies first;
 * a ``Session.load`` of a session before live timing without its one live timing request
-  (``Session._load_session_info``);
+  (``Session._load_session_info``), its Jolpica results asked for whole
+  (``Session._ergast``);
 * where a page of a Jolpica answer ends (``ErgastResponseMixin._response_headers``: its
   offset and limit), to know whether another page follows.
 """
@@ -23,6 +24,7 @@ from __future__ import annotations
 import time
 
 PINNED_FASTF1 = "3.9"       # the release these names were read from (requirements.txt)
+JOLPICA_MAX_PAGE = 100      # the most rows Jolpica answers in one page
 
 
 def session_names() -> dict[str, str]:
@@ -82,9 +84,17 @@ def load_without_live_timing(session, **options) -> None:
     timing page and reads the results from Jolpica alone; that one request can only fail
     (and costs a request of the hour's budget). The instance's ``_load_session_info`` is
     replaced for this load, so the session has no ``session_info``, as it has none.
+
+    FastF1 asks Jolpica for the results with its default page of 30 rows and reads that
+    page only; a race of the 1950s-1990s lists more entries (the non-qualifiers too), so
+    the session's ``Ergast`` asks for Jolpica's largest page (100), more than any round
+    ever had.
     """
+    from fastf1.ergast import Ergast
+
     if session.f1_api_support:
         raise ValueError("load_without_live_timing is for sessions before live timing")
+    session._ergast = Ergast(limit=JOLPICA_MAX_PAGE)
     session._load_session_info = lambda livedata=None: None
     try:
         session.load(**options)

@@ -33,10 +33,11 @@ def history_responses(responses: dict, *, drivers: int = 20) -> dict:
     """
     status, headers, body = responses[SCHEDULE_URL]
     race = json.loads(body)["MRData"]["RaceTable"]["Races"][ROUND - 1]
-    made = {
-        _url("results"): _answer(responses[RESULTS_SOURCE], race, "Results", "results",
-                                 drivers=drivers),
-    }
+    result = _answer(responses[RESULTS_SOURCE], race, "Results", "results",
+                     drivers=drivers)
+    # as FastF1 asks for it for a session before live timing (a 100-row page), and as
+    # the standings below are made from it
+    made = {_url("results") + "?limit=100": result, _url("results"): result}
     merged = {**responses, **made}
     made.update(standings_responses(merged, YEAR, ROUND))
     for offset in range(DEFAULT_LIMIT, drivers, DEFAULT_LIMIT):
@@ -64,8 +65,9 @@ def _answer(recorded, race: dict, rows_key: str, endpoint: str, *, drivers: int 
 
 
 def _extra_driver(last: dict, number: int) -> dict:
-    """A made-up driver finishing ``number``-th with no points, in ``last``'s team."""
-    return {**last, "number": str(number), "position": str(number),
+    """A made-up driver finishing ``number``-th with no points, in ``last``'s team (car
+    number 100 + ``number``: no recorded driver has it)."""
+    return {**last, "number": str(100 + number), "position": str(number),
             "positionText": str(number), "points": "0", "grid": str(number),
             "Driver": {**last["Driver"], "driverId": f"extra_driver_{number}",
                        "givenName": "Extra", "familyName": f"Driver {number}",
