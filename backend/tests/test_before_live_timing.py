@@ -158,7 +158,8 @@ def test_standings_longer_than_a_page_are_stored_whole(recordings, sqlite_url, t
     assert summary.exit_code == 0 and summary.missing == []
     pages = [url for url in requested if "/1979/1/driverStandings" in url]
     assert len(pages) == 2, pages
-    race = json.loads(responses["https://api.jolpi.ca/ergast/f1/1979/1/results.json"][2])
+    whole_result = "https://api.jolpi.ca/ergast/f1/1979/1/results.json?limit=100"
+    race = json.loads(responses[whole_result][2])
     expected = {row["Driver"]["driverId"]
                 for row in race["MRData"]["RaceTable"]["Races"][0]["Results"]}
     engine = create_engine(sqlite_url)

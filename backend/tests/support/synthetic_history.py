@@ -28,17 +28,20 @@ def history_responses(responses: dict, *, drivers: int = 20) -> dict:
     """The 1979 round 1 race result and standings, URL -> (status, headers, body).
 
     ``drivers`` above the recorded 20 adds made-up drivers (``extra_driver_<n>``, last,
-    no points) to the race, answered in one page, so the standings after it (30 rows a
+    no points) to the race, so that its result and the standings after it (30 rows a
     page, as Jolpica answers by default) take more than one page, as in the 1950s.
     """
     status, headers, body = responses[SCHEDULE_URL]
     race = json.loads(body)["MRData"]["RaceTable"]["Races"][ROUND - 1]
-    result = _answer(responses[RESULTS_SOURCE], race, "Results", "results",
-                     drivers=drivers)
-    # as FastF1 asks for it for a session before live timing (a 100-row page), and as
-    # the standings below are made from it
-    made = {_url("results") + "?limit=100": result, _url("results"): result}
-    merged = {**responses, **made}
+    whole = _answer(responses[RESULTS_SOURCE], race, "Results", "results", drivers=drivers,
+                    limit=100)
+    # the standings are made from the whole result
+    merged = {**responses, _url("results"): whole}
+    # asked with ?limit=100 (a session before live timing): every row; asked plainly:
+    # Jolpica's first 30-row page
+    made = {_url("results") + "?limit=100": whole,
+            _url("results"): _answer(responses[RESULTS_SOURCE], race, "Results", "results",
+                                     drivers=drivers, limit=DEFAULT_LIMIT)}
     made.update(standings_responses(merged, YEAR, ROUND))
     for offset in range(DEFAULT_LIMIT, drivers, DEFAULT_LIMIT):
         made.update(standings_responses(merged, YEAR, ROUND, limit=DEFAULT_LIMIT,
@@ -50,14 +53,18 @@ def _url(endpoint: str) -> str:
     return f"https://api.jolpi.ca/ergast/f1/{YEAR}/{ROUND}/{endpoint}.json"
 
 
-def _answer(recorded, race: dict, rows_key: str, endpoint: str, *, drivers: int = 0):
+def _answer(recorded, race: dict, rows_key: str, endpoint: str, *, drivers: int,
+            limit: int):
+    """The first page (``limit`` rows) of the round's answer, ``total`` saying how many
+    there are, as Jolpica pages."""
     status, headers, body = recorded
     data = json.loads(body)
     rows = [_of_the_era(row) for row in data["MRData"]["RaceTable"]["Races"][0][rows_key]]
     rows += [_extra_driver(rows[-1], n) for n in range(len(rows) + 1, drivers + 1)]
     data["MRData"]["url"] = _url(endpoint)
     data["MRData"]["total"] = str(len(rows))
-    data["MRData"]["limit"] = str(max(int(data["MRData"]["limit"]), len(rows)))
+    data["MRData"]["limit"] = str(limit)
+    rows = rows[:limit]
     data["MRData"]["RaceTable"] = {"season": str(YEAR), "round": str(ROUND),
                                    "Races": [{**race, rows_key: rows}]}
     text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
