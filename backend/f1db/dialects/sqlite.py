@@ -126,6 +126,20 @@ class SQLite(Dialect):
     def read_only(self, engine):
         return on_every_connection(engine, _query_only)
 
+    def read_per_driver(self, connection, columns, where, driver, sample):
+        """The base's query a driver, all in one read transaction: one snapshot of the
+        file (WAL), so a session a loader replaces meanwhile is read whole, old or new,
+        never some drivers of each. (sqlite3 opens no transaction for a SELECT itself.)"""
+        sqlite_connection = connection.connection.driver_connection
+        began = not sqlite_connection.in_transaction
+        if began:
+            sqlite_connection.execute("BEGIN")
+        try:
+            yield from super().read_per_driver(connection, columns, where, driver, sample)
+        finally:
+            if began and sqlite_connection.in_transaction:
+                sqlite_connection.rollback()       # it read only: nothing to keep
+
     def create_engine(self, url, *, parameter=None, write=True):
         path = Path(url.database).expanduser().resolve()
         folder = path.parent
