@@ -41,6 +41,17 @@ def run(database_url, cache, responses, **options):
     return summary, list(replay.requested)
 
 
+def race_rows(url: str, table: str) -> list:
+    """The stored rows of ``table`` for the 1979 round 1 race."""
+    from sqlalchemy import create_engine
+
+    engine = create_engine(url)
+    try:
+        return stored_rows(engine, table, YEAR, "Race", 1)
+    finally:
+        engine.dispose()
+
+
 def fastf1_reference(cache, session_type: str):
     """FastF1's own session from the run's cache, loaded as the loader loads a session
     before live timing (its results asked for in one 100-row page, no SessionInfo)."""
@@ -148,8 +159,6 @@ def test_standings_longer_than_a_page_are_stored_whole(recordings, sqlite_url, t
     read (35 drivers here, made up beyond the recorded 20: support/synthetic_history.py)."""
     import json
 
-    from sqlalchemy import create_engine
-
     responses = {**recordings, **history_responses(recordings, drivers=35)}
     cache = tmp_path / "fastf1-cache"
     cache.mkdir()
@@ -162,11 +171,7 @@ def test_standings_longer_than_a_page_are_stored_whole(recordings, sqlite_url, t
     race = json.loads(responses[whole_result][2])
     expected = {row["Driver"]["driverId"]
                 for row in race["MRData"]["RaceTable"]["Races"][0]["Results"]}
-    engine = create_engine(sqlite_url)
-    try:
-        stored = stored_rows(engine, "driver_standings", YEAR, "Race", 1)
-    finally:
-        engine.dispose()
+    stored = race_rows(sqlite_url, "driver_standings")
     assert len(expected) == 35
     assert sorted(row["driver_id"] for row in stored) == sorted(expected)
     assert sorted(row["position"] for row in stored) == list(range(1, 36))
@@ -176,8 +181,6 @@ def test_a_race_with_more_entries_than_a_page_is_stored_whole(recordings, sqlite
                                                               tmp_path):
     """FastF1 reads one page of Jolpica's results, 30 rows unless asked for more; a race of
     the era listed up to about 40 entries: they are asked for in one 100-row page."""
-    from sqlalchemy import create_engine
-
     responses = {**recordings, **history_responses(recordings, drivers=35)}
     cache = tmp_path / "fastf1-cache"
     cache.mkdir()
@@ -186,9 +189,4 @@ def test_a_race_with_more_entries_than_a_page_is_stored_whole(recordings, sqlite
     assert summary.exit_code == 0 and summary.rows_inserted["results"] == 35
     assert [url for url in requested if "/1979/1/results" in url] == [
         "https://api.jolpi.ca/ergast/f1/1979/1/results.json?limit=100"]
-    engine = create_engine(sqlite_url)
-    try:
-        stored = stored_rows(engine, "results", YEAR, "Race", 1)
-    finally:
-        engine.dispose()
-    assert len(stored) == 35
+    assert len(race_rows(sqlite_url, "results")) == 35
