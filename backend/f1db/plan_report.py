@@ -41,6 +41,34 @@ class PlannedSchedule:
 
 
 @dataclass
+class PlannedSeason:
+    """One season of the selection: what is stored, what its era has, what is left and
+    what loading the rest would cost (the requests, and the wait under the rate limits
+    were the season run alone)."""
+
+    year: int
+    sessions: int = 0
+    stored: int = 0                     # with a row in the ledger
+    nothing_for_the_era: int = 0        # nothing chosen exists (before live timing)
+    to_load: int = 0
+    requests: int = 0
+    jolpica: int = 0
+    seconds: float = 0.0
+
+    def add_load(self, requests: int, jolpica: int) -> None:
+        self.to_load += 1
+        self.requests += requests
+        self.jolpica += jolpica
+
+    def render(self, offline: bool) -> str:
+        era = (f", {self.nothing_for_the_era} with nothing before live timing"
+               if self.nothing_for_the_era else "")
+        return (f"season {self.year}: {self.stored} of {self.sessions} sessions stored{era}; "
+                + estimate_text(self.to_load, self.requests, self.jolpica, offline=offline,
+                                seconds=self.seconds, short=True))
+
+
+@dataclass
 class PlanReport:
     years: tuple[int, ...]
     database: str
@@ -50,6 +78,8 @@ class PlanReport:
     not_available: dict[str, int] = field(default_factory=dict)
     schedules: list[PlannedSchedule] = field(default_factory=list)
     estimate: str | None = None         # the requests and time the sessions to load need
+    season_costs: list[PlannedSeason] = field(default_factory=list)
+    offline: bool = False
     fastf1_loads: int = 0               # always 0: a plan loads no session
     requests: int = 0                   # network requests made (schedules not cached yet)
     duration_seconds: float = 0.0
@@ -72,6 +102,9 @@ class PlanReport:
                 "not_available": dict(self.not_available),
                 "schedules": [asdict(item) for item in self.schedules],
                 "estimate": self.estimate,
+                "seasons": [{key: round(value, 1) if isinstance(value, float) else value
+                             for key, value in asdict(item).items()}
+                            for item in self.season_costs],
                 "fastf1_loads": self.fastf1_loads, "requests": self.requests,
                 "duration_seconds": round(self.duration_seconds, 3),
                 "exit_code": self.exit_code}
@@ -101,6 +134,9 @@ class PlanReport:
             lines.append(f"  events {item.year}: {item.events} in FastF1's schedule "
                          f"({item.sessions} sessions), {item.stored} stored in events; "
                          f"every run stores the schedule as it is")
+        if len(self.season_costs) > 1 or any(item.nothing_for_the_era
+                                             for item in self.season_costs):
+            lines += [f"  {item.render(self.offline)}" for item in self.season_costs]
         if self.estimate:
             lines.append(f"  {self.estimate}")
         return "\n".join(lines)
@@ -134,15 +170,19 @@ def describe_plan(plan: SessionPlan, stored: LedgerEntry | None,
 
 
 def estimate_text(sessions: int, requests: int, jolpica: int, *, offline: bool,
-                  seconds: float) -> str:
-    """What loading the rest costs: ``seconds`` is the wait under the rate limits."""
+                  seconds: float, short: bool = False) -> str:
+    """What loading the rest costs: ``seconds`` is the wait under the rate limits;
+    ``short``: without the notes the run's total line carries."""
     if not sessions:
         return "nothing to load"
     if offline:
-        return (f"{sessions} sessions to load from the FastF1 cache "
-                f"(offline: no network requests)")
+        return (f"{sessions} sessions to load from the FastF1 cache"
+                + ("" if short else " (offline: no network requests)"))
     waiting = (f"about {_duration(seconds)} under the rate limits" if seconds >= 60
                else "within this hour's request budget")
+    if short:
+        return (f"{sessions} to load, at most {requests} requests ({jolpica} to Jolpica), "
+                f"{waiting}")
     return (f"{sessions} sessions to load: at most {requests} network requests "
             f"({jolpica} to Jolpica; cached responses cost none), {waiting} "
             f"(FastF1's parsing and the writes come on top)")

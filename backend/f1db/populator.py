@@ -191,7 +191,8 @@ class DatabasePopulator:
         started, loads_before = time.monotonic(), self.source.loads
         requests_before = self.source.requests
         report = PlanReport(years=self.years, database=self.target.describe(),
-                            shard=str(self.options.shard) if self.options.shard else None)
+                            shard=str(self.options.shard) if self.options.shard else None,
+                            offline=self.source.offline)
         selection = self.select(max_events)
         self._open(write=False)
         report.database = self.database.describe()

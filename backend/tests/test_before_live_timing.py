@@ -133,6 +133,12 @@ def test_the_plan_of_a_season_before_live_timing_says_what_cannot_exist(
     assert states["Race"] == ("new", "load " + ", ".join(RACE_TABLES))
     assert "not available before F1's live timing (2018)" in report.render()
     assert report.to_json()["not_available"]["laps"] == 5
+    [season] = report.to_json()["seasons"]
+    assert season.pop("seconds") < 60         # FastF1's 0.25 s spacing, no wait
+    assert season == {"year": YEAR, "sessions": 5, "stored": 0, "nothing_for_the_era": 4,
+                      "to_load": 1, "requests": 3, "jolpica": 3}
+    assert ("season 1979: 0 of 5 sessions stored, 4 with nothing before live timing; "
+            "1 to load, at most 3 requests (3 to Jolpica)") in report.render()
     jolpica_only = estimated_requests(RACE_TABLES, live_timing=False)[0]
     assert f"at most {jolpica_only} network requests ({jolpica_only} to Jolpica" in \
         report.estimate
@@ -190,3 +196,15 @@ def test_a_race_with_more_entries_than_a_page_is_stored_whole(recordings, sqlite
     assert [url for url in requested if "/1979/1/results" in url] == [
         "https://api.jolpi.ca/ergast/f1/1979/1/results.json?limit=100"]
     assert len(race_rows(sqlite_url, "results")) == 35
+
+
+def test_a_seasons_plan_line_says_what_it_costs_at_the_budgets_pace():
+    from f1db.plan_report import PlannedSeason
+
+    season = PlannedSeason(1995, sessions=85, stored=10, nothing_for_the_era=51, to_load=24,
+                           requests=72, jolpica=72, seconds=7.4 * 3600)
+    assert season.render(offline=False) == (
+        "season 1995: 10 of 85 sessions stored, 51 with nothing before live timing; "
+        "24 to load, at most 72 requests (72 to Jolpica), about 7 h 24 min under the "
+        "rate limits")
+    assert season.render(offline=True).endswith("24 sessions to load from the FastF1 cache")

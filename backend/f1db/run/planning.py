@@ -11,8 +11,8 @@ from typing import Callable
 from ..db import Database
 from ..ledger import read_event_counts, read_failures, read_ledger
 from ..plan import SessionPlan
-from ..plan_report import PlannedSchedule, PlanReport, estimate_text
-from ..records import EventRef, LedgerEntry, SessionRef
+from ..plan_report import PlannedSchedule, PlannedSeason, PlanReport, estimate_text
+from ..records import EventRef, LedgerEntry, SessionRef, SkipReason
 from ..schema import require_current_schema, schema_state
 from ..sources.fastf1_costs import estimated_requests
 from ..sources.fastf1_source import FastF1Source
@@ -31,19 +31,32 @@ def plan_selection(report: PlanReport, selection: Selection, database: Database,
         report.schedules.append(PlannedSchedule(  # event_sessions row per session
             year, len(season), sum(len(event.sessions) for event in season),
             stored_events.get(year, 0)))
-    requests = jolpica = sessions_to_load = 0
+    seasons = {year: PlannedSeason(year) for year in years}
     for _, refs in selection:
         for ref in refs:
             plan = plan_for(ref, ledger.get(ref.key))
             report.add(plan, ledger.get(ref.key), failures.get(ref.key))
+            season = seasons[ref.key.year]
+            season.sessions += 1
+            season.stored += ref.key in ledger
+            season.nothing_for_the_era += (plan.skip is not None
+                                           and plan.skip.reason is SkipReason.NOT_AVAILABLE)
             if not plan.skipped:
                 cost = estimated_requests(plan.tables, live_timing=ref.live_timing)
-                requests, jolpica = requests + cost[0], jolpica + cost[1]
-                sessions_to_load += 1
+                season.add_load(*cost)
     budget = source.budget
-    seconds = budget.seconds_needed(requests, jolpica) if budget and sessions_to_load else 0.0
-    report.estimate = estimate_text(sessions_to_load, requests, jolpica,
-                                    offline=source.offline, seconds=seconds)
+
+    def wait(requests: int, jolpica: int) -> float:
+        return budget.seconds_needed(requests, jolpica) if budget and requests else 0.0
+
+    for season in seasons.values():
+        season.seconds = wait(season.requests, season.jolpica)
+    report.season_costs = [season for season in seasons.values() if season.sessions]
+    requests = sum(season.requests for season in seasons.values())
+    jolpica = sum(season.jolpica for season in seasons.values())
+    report.estimate = estimate_text(sum(season.to_load for season in seasons.values()),
+                                    requests, jolpica, offline=source.offline,
+                                    seconds=wait(requests, jolpica))
 
 
 def _read_ledger_if_any(database: Database, years: tuple[int, ...]):
