@@ -68,7 +68,9 @@ def fastf1_reference(cache, session_type: str):
 
 
 def test_a_season_before_live_timing_loads_what_exists_and_nothing_is_missing(
-        responses, database_url, engine, tmp_path):
+        responses, database_url, engine, tmp_path, caplog, monkeypatch):
+    monkeypatch.delenv("F1_USERNAME", raising=False)
+    monkeypatch.delenv("F1_PASSWORD", raising=False)
     cache = tmp_path / "fastf1-cache"
     cache.mkdir()
     summary, requested = run(database_url, cache, responses)
@@ -84,6 +86,7 @@ def test_a_season_before_live_timing_loads_what_exists_and_nothing_is_missing(
     # 1994), the race no live timing part
     assert summary.not_available == {**dict.fromkeys(live_only, 5), "results": 4}
     assert "not available before F1's live timing" in summary.render()
+    assert "F1_USERNAME" not in caplog.text       # no live timing: no account needed
     assert not [url for url in requested if any(host in url for host in LIVE_TIMING_HOSTS)]
     # What was asked of Jolpica for the race is what the estimate says.
     loads = [url for url in requested if "/1979/1/" in url]

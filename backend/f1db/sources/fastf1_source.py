@@ -147,7 +147,7 @@ class FastF1Source:
         fastf1 = self.fastf1
         self.meter.start_load()
         try:
-            with self._no_credential_prompt():
+            with self._no_credential_prompt(live_timing=False):
                 schedule = fastf1.get_event_schedule(year, include_testing=include_testing)
         except fastf1.exceptions.RateLimitExceededError as error:
             raise _rate_limited(error) from None
@@ -181,12 +181,12 @@ class FastF1Source:
         fastf1 = self.fastf1
         session = None
         if any(fact_sources()[table].needs_load for table in tables):
-            with self._no_credential_prompt():
+            with self._no_credential_prompt(ref.live_timing):
                 session = self._session(ref)
             self.loads += 1
             self.meter.start_load()
             try:
-                with self._no_credential_prompt(), _quiet_fastf1_exit():
+                with self._no_credential_prompt(ref.live_timing), _quiet_fastf1_exit():
                     options = load_options(tables, live_timing=ref.live_timing)
                     if ref.live_timing:
                         session.load(**options)
@@ -206,7 +206,7 @@ class FastF1Source:
         else:
             self.meter.start_load()
         try:
-            with self._no_credential_prompt(), _quiet_fastf1_exit():
+            with self._no_credential_prompt(ref.live_timing), _quiet_fastf1_exit():
                 fetched = collect_frames(Reading(fastf1, session, ref.key), tables)
         except fastf1.exceptions.RateLimitExceededError as error:
             raise _rate_limited(error) from None
@@ -255,16 +255,18 @@ class FastF1Source:
             raise FetchError(f"FastF1 cannot open the session: {first_line(error)}") from None
 
     @contextlib.contextmanager
-    def _no_credential_prompt(self):
+    def _no_credential_prompt(self, live_timing: bool = True):
         """Never let FastF1 prompt for F1 account credentials in the middle of a batch run.
 
         FastF1 asks on a terminal when ``F1_USERNAME``/``F1_PASSWORD`` are unset; with
         stdin not a terminal it logs a warning and continues without an account instead.
+        The warning that no account is set comes with the first session that reads live
+        timing (``live_timing``): a run of seasons before 2018 never does.
         """
         if self.offline or (os.environ.get("F1_USERNAME") and os.environ.get("F1_PASSWORD")):
             yield
             return
-        if not self._warned_no_account:
+        if live_timing and not self._warned_no_account:
             log.warning("F1_USERNAME/F1_PASSWORD are not set: live timing is requested "
                         "without an F1 account (see .env.example)")
             self._warned_no_account = True
