@@ -120,6 +120,15 @@ def build_parser() -> ArgumentParser:
     runs.add_argument("--give-up-after", metavar="DAYS", default="7",
                       help="--watch: stop retrying a session's missing parts once it is this "
                            "many days old (default 7)")
+    history = parser.add_argument_group("history (Jolpica's data since 1950)")
+    history.add_argument("--history", nargs="?", const="dump", choices=("dump", "api"),
+                         help="load Jolpica's history tables instead of FastF1 sessions: "
+                              "from its CSV dump (the default: one download, every season "
+                              "unless --year) or from its API (needs --year; every request "
+                              "counted in the budget); see docs/USAGE.md")
+    history.add_argument("--history-file", metavar="ZIP",
+                         help="a Jolpica CSV dump already on disk (implies --history dump; "
+                              "no network)")
     parser.add_argument("--summary-json", metavar="PATH",
                         help="also write the run summary as JSON to PATH")
     parser.add_argument("--log-file", metavar="PATH", default=str(BACKEND_DIR / "populate_db.log"),
@@ -154,6 +163,14 @@ def checked(args) -> dict:
         raise UsageError("--quiet and --verbose contradict each other: pick one")
     if args.plan and args.watch:
         raise UsageError("--plan and --watch contradict each other: pick one")
+    if args.history_file and args.history == "api":
+        raise UsageError("--history-file is a dump: it goes with --history dump, not api")
+    if (args.history or args.history_file) and (args.plan or args.watch):
+        raise UsageError("--history loads Jolpica's history; --plan and --watch are for "
+                         "FastF1 sessions: run them separately")
+    if args.history == "api" and not args.year:
+        raise UsageError("--history api needs --year (the API takes a few hundred requests "
+                         "a season at 200 an hour); the dump has every season at once")
     given = {flag: getattr(args, flag[2:].replace("-", "_")) for flag in NUMBERS}
     return {flag: number(flag, value, *NUMBERS[flag]) for flag, value in given.items()
             if value is not None}
@@ -209,6 +226,9 @@ def populate(args, numbers: dict, summary_file: SummaryFile | None) -> int:
         shard=args.shard, retries=numbers["--retries"], retry_wait=numbers["--retry-wait"],
         wait_for_budget=not args.no_wait, requests_per_hour=numbers["--requests-per-hour"],
         refresh_older_than=args.refresh_older_than)
+    if args.history or args.history_file:
+        return load_history(args, populator, output=sys.stderr if args.quiet else sys.stdout,
+                            summary_file=summary_file)
     with stop_on_signals():
         try:
             if args.plan:
@@ -229,6 +249,21 @@ def populate(args, numbers: dict, summary_file: SummaryFile | None) -> int:
                   "sessions are skipped.", file=output)
         if summary_file:
             write_summary(summary_file, summary.to_json())
+    return summary.exit_code
+
+
+def load_history(args, populator, *, output, summary_file: SummaryFile | None) -> int:
+    """``--history``: Jolpica's history into the history tables; the summary printed."""
+    with stop_on_signals():
+        try:
+            summary = populator.load_history(
+                "dump" if args.history_file else args.history, all_seasons=not args.year,
+                dump_file=args.history_file, force=args.force)
+        finally:
+            populator.close()
+    print(summary.render(), file=output)
+    if summary_file:
+        write_summary(summary_file, summary.to_json())
     return summary.exit_code
 
 

@@ -626,6 +626,184 @@ class EventSession(Base):
     gmt_offset_ms: Mapped[int | None] = fastf1_column("GmtOffset", "duration_ms")
 
 
+
+# --- Jolpica's history (1950 on): the Ergast API's shape, one source per table -------------
+
+def history_column(kind: str, *, key: bool = False, sql_type=None):
+    """A column of a history table: its storage ``kind`` (models.KINDS); ``key`` marks the
+    natural key. Its values are Jolpica's, mapped by ``history_rows`` from the API's JSON
+    or from the CSV dump alike (docs/DATA.md, "History tables")."""
+    assert kind in KINDS, kind
+    return mapped_column((sql_type or _SQL_TYPES[kind])(), primary_key=key, nullable=not key,
+                         info={"kind": kind})
+
+
+class HistoryRoundMixin:
+    """The round a history row belongs to: (year, round_number) start every key, and a
+    round's rows are replaced together (history_store.py)."""
+
+    year: Mapped[int] = mapped_column(SmallInteger, primary_key=True, sort_order=-3,
+                                      info={"kind": "integer"})
+    round_number: Mapped[int] = mapped_column(SmallInteger, primary_key=True, sort_order=-2,
+                                              info={"kind": "integer"})
+
+
+class HistoryDriver(Base):
+    """Every driver of a stored history round (the API's ``Driver``); ``driver_id`` is
+    the ``DriverId`` of FastF1's results, so the eras join."""
+
+    __tablename__ = "history_drivers"
+
+    driver_id: Mapped[str] = history_column("text", key=True)
+    code: Mapped[str | None] = history_column("text")
+    permanent_number: Mapped[int | None] = history_column("integer")
+    given_name: Mapped[str | None] = history_column("text")
+    family_name: Mapped[str | None] = history_column("text")
+    date_of_birth: Mapped[dt.date | None] = history_column("date")
+    nationality: Mapped[str | None] = history_column("text")
+    url: Mapped[str | None] = history_column("text")
+
+
+class HistoryConstructor(Base):
+    """Every constructor of a stored history round (the API's ``Constructor``);
+    ``constructor_id`` is the ``TeamId`` of FastF1's results."""
+
+    __tablename__ = "history_constructors"
+
+    constructor_id: Mapped[str] = history_column("text", key=True)
+    name: Mapped[str | None] = history_column("text")
+    nationality: Mapped[str | None] = history_column("text")
+    url: Mapped[str | None] = history_column("text")
+
+
+class HistoryCircuit(Base):
+    """Every circuit of a stored history round (the API's ``Circuit``)."""
+
+    __tablename__ = "history_circuits"
+
+    circuit_id: Mapped[str] = history_column("text", key=True)
+    circuit_name: Mapped[str | None] = history_column("text")
+    locality: Mapped[str | None] = history_column("text")
+    country: Mapped[str | None] = history_column("text")
+    latitude: Mapped[float | None] = history_column("real")
+    longitude: Mapped[float | None] = history_column("real")
+    url: Mapped[str | None] = history_column("text")
+
+
+class HistoryRace(HistoryRoundMixin, Base):
+    """One row per stored round (the API's ``Race``), with where its rows came from:
+    ``source`` is "dump" or "api", ``dump_date`` the Jolpica dump's date, ``digest`` the
+    SHA-256 of the round's rows, compared on the next run to store only what changed."""
+
+    __tablename__ = "history_races"
+
+    race_name: Mapped[str | None] = history_column("text")
+    circuit_id: Mapped[str | None] = history_column("text")
+    race_date: Mapped[dt.date | None] = history_column("date")
+    race_start_utc: Mapped[dt.datetime | None] = history_column("timestamp_utc")
+    url: Mapped[str | None] = history_column("text")
+    source: Mapped[str] = mapped_column(String(10), info={"kind": "text", "ledger": True})
+    dump_date: Mapped[dt.date | None] = mapped_column(Date, info={"kind": "date",
+                                                                  "ledger": True})
+    digest: Mapped[str] = mapped_column(String(64), info={"kind": "text", "ledger": True})
+    stored_at_utc: Mapped[dt.datetime] = mapped_column(DateTime, info={"kind": "timestamp_utc",
+                                                                       "ledger": True})
+
+
+class _HistoryResultColumns(HistoryRoundMixin):
+    position: Mapped[int] = history_column("integer", key=True)
+    position_text: Mapped[str | None] = history_column("text")
+    car_number: Mapped[int | None] = history_column("integer")
+    driver_id: Mapped[str | None] = history_column("text")
+    constructor_id: Mapped[str | None] = history_column("text")
+    grid: Mapped[int | None] = history_column("integer")
+    laps: Mapped[int | None] = history_column("integer")
+    status: Mapped[str | None] = history_column("text")
+    points: Mapped[float | None] = history_column("real")
+    time_ms: Mapped[int | None] = history_column("duration_ms")
+    fastest_lap_rank: Mapped[int | None] = history_column("integer")
+    fastest_lap_number: Mapped[int | None] = history_column("integer")
+    fastest_lap_time_ms: Mapped[int | None] = history_column("duration_ms")
+    fastest_lap_average_speed_kph: Mapped[float | None] = history_column("real")
+
+
+class HistoryResult(_HistoryResultColumns, Base):
+    """The race result (the API's ``Results``): one row per entry, keyed by its finishing
+    order (a 1950s driver who shared two cars has two rows)."""
+
+    __tablename__ = "history_results"
+
+
+class HistorySprintResult(_HistoryResultColumns, Base):
+    """The sprint result (the API's ``SprintResults``), like ``history_results``."""
+
+    __tablename__ = "history_sprint_results"
+
+
+class HistoryQualifying(HistoryRoundMixin, Base):
+    """The qualifying result (the API's ``QualifyingResults``): each part's best lap."""
+
+    __tablename__ = "history_qualifying"
+
+    position: Mapped[int] = history_column("integer", key=True)
+    car_number: Mapped[int | None] = history_column("integer")
+    driver_id: Mapped[str | None] = history_column("text")
+    constructor_id: Mapped[str | None] = history_column("text")
+    q1_ms: Mapped[int | None] = history_column("duration_ms")
+    q2_ms: Mapped[int | None] = history_column("duration_ms")
+    q3_ms: Mapped[int | None] = history_column("duration_ms")
+
+
+class HistoryLapTime(HistoryRoundMixin, Base):
+    """The race's lap times (the API's ``Laps``; Jolpica has them from 1996)."""
+
+    __tablename__ = "history_lap_times"
+
+    driver_id: Mapped[str] = history_column("text", key=True)
+    lap_number: Mapped[int] = history_column("integer", key=True)
+    position: Mapped[int | None] = history_column("integer")
+    time_ms: Mapped[int | None] = history_column("duration_ms")
+
+
+class HistoryPitStop(HistoryRoundMixin, Base):
+    """The race's pit stops (the API's ``PitStops``; Jolpica has them from 2011);
+    ``local_time`` is the time of day at the circuit as Jolpica gives it."""
+
+    __tablename__ = "history_pit_stops"
+
+    driver_id: Mapped[str] = history_column("text", key=True)
+    stop: Mapped[int] = history_column("integer", key=True)
+    lap_number: Mapped[int | None] = history_column("integer")
+    local_time: Mapped[str | None] = history_column("text")
+    duration_ms: Mapped[int | None] = history_column("duration_ms")
+
+
+class HistoryDriverStanding(HistoryRoundMixin, Base):
+    """The drivers' championship after the round (the API's ``DriverStandings``)."""
+
+    __tablename__ = "history_driver_standings"
+
+    driver_id: Mapped[str] = history_column("text", key=True)
+    position: Mapped[int | None] = history_column("integer")
+    position_text: Mapped[str | None] = history_column("text")
+    points: Mapped[float | None] = history_column("real")
+    wins: Mapped[int | None] = history_column("integer")
+    constructor_ids: Mapped[str | None] = history_column("json_list")
+
+
+class HistoryConstructorStanding(HistoryRoundMixin, Base):
+    """The constructors' championship after the round (the API's
+    ``ConstructorStandings``; Jolpica has it from 1958)."""
+
+    __tablename__ = "history_constructor_standings"
+
+    constructor_id: Mapped[str] = history_column("text", key=True)
+    position: Mapped[int | None] = history_column("integer")
+    position_text: Mapped[str | None] = history_column("text")
+    points: Mapped[float | None] = history_column("real")
+    wins: Mapped[int | None] = history_column("integer")
+
+
 FACT_MODELS = (Result, Lap, Weather, Telemetry, Position, SessionStatus, TrackStatus,
                RaceControlMessage, SessionInfo, CircuitLayout, CircuitMarker, DriverStanding,
                ConstructorStanding)
@@ -639,6 +817,14 @@ SCHEDULE_MODELS = (Event, EventSession)
 # Views over the fact tables (same SQL on both databases, docs/DATA.md, "Views"): one row
 # per driver and tyre stint, one per pit stop (revision 0005), one per driver per Race and
 # Sprint with what was known before it (revision 0006, docs/FEATURES.md).
+# Jolpica's history: the tables shared by every round (``driver_id`` and the other ids are
+# what the round tables and FastF1's results name), then the round tables, the race first.
+HISTORY_REFERENCE_MODELS = (HistoryDriver, HistoryConstructor, HistoryCircuit)
+HISTORY_ROUND_MODELS = (HistoryRace, HistoryResult, HistorySprintResult, HistoryQualifying,
+                        HistoryLapTime, HistoryPitStop, HistoryDriverStanding,
+                        HistoryConstructorStanding)
+HISTORY_TABLES = tuple(model.__tablename__
+                       for model in HISTORY_REFERENCE_MODELS + HISTORY_ROUND_MODELS)
 VIEW_NAMES = ("stints", "pit_stops", "race_features")
 for _model in FACT_MODELS:
     _apply_key_fillfactor(_model.__table__)

@@ -19,13 +19,14 @@ from .claims import SessionClaims
 from .config import resolve_cache_dir, resolve_database
 from .db import Database, open_database
 from .dialects import dialect_of
-from .errors import Interrupted, RunAborted, TransientError
+from .errors import Interrupted, RunAborted, TransientError, UsageError
 from .ledger import read_ledger
 from .plan import SessionPlan, Watching, plan_session
 from .plan_report import PlanReport
 from .progress import NullProgress
 from .records import EventRef, LedgerEntry, SessionRef
 from .run.calendar import refresh_calendar
+from .run.history import SOURCES as HISTORY_SOURCES, HistoryRun, HistorySummary
 from .run.options import RunOptions
 from .run.planning import plan_selection
 from .run.retry import RetryPolicy
@@ -179,6 +180,40 @@ class DatabasePopulator:
         summary.fastf1_loads = self.source.loads - loads_before
         summary.requests = self.source.requests - requests_before
         summary.duration_seconds = time.monotonic() - started
+        return summary
+
+    def load_history(self, source: str = "dump", *, all_seasons: bool = False,
+                     dump_file: str | Path | None = None, force: bool = False, http=None,
+                     today: dt.date | None = None) -> HistorySummary:
+        """Jolpica's history (1950 on) into the history tables, from its CSV dump
+        (``dump``: downloaded and checked, or ``dump_file``) or its API (``api``); the
+        run's seasons, or every season of the dump with ``all_seasons``. Returns the
+        summary; a stop signal ends it with the rounds written so far kept."""
+        if source not in HISTORY_SOURCES:
+            raise UsageError(f"history source {source!r} is not one of "
+                             f"{', '.join(HISTORY_SOURCES)}", parameter="history")
+        if source == "api" and (all_seasons or dump_file is not None):
+            raise UsageError("the API way needs the seasons (see --year) and reads no dump "
+                             "file", parameter="history")
+        years = None if all_seasons else self.years
+        summary = HistorySummary(source=source, years=years, database=self.target.describe())
+        with database_errors_classified():
+            self._open()
+            require_current_schema(self.database)
+        summary.database = self.database.describe()
+        if source == "api" or dump_file is None:
+            self.source.start()
+        run = HistoryRun(self.database.engine, self.source, years=years, summary=summary,
+                         clock=self.clock, force=force, today=today)
+        requests_before = self.source.requests
+        try:
+            if source == "dump":
+                run.from_dump(None if dump_file is None else Path(dump_file), http=http)
+            else:
+                run.from_api()
+        except Interrupted as stop:
+            summary.stopped = stop
+        summary.requests += self.source.requests - requests_before
         return summary
 
     def plan_run(self, max_events: int | None = None) -> PlanReport:

@@ -28,7 +28,8 @@ FOUNDATIONS = {"errors": set(), "records": set(), "models": set(), "signals": {"
 # The pipeline's stages, in the data's order: a stage imports foundations, and stages of
 # its own or an earlier number.
 STAGES = {"selection": 0, "shard": 0, "plan": 1, "sources": 2, "transform": 3,
-          "db": 4, "schema": 4, "load": 4, "ledger": 4, "claims": 4,
+          "history_rows": 3, "db": 4, "schema": 4, "load": 4, "ledger": 4, "claims": 4,
+          "history_store": 4,
           "summary": 5, "plan_report": 5}
 # What drives the stages (may import any of them), and the tools around the run.
 ORCHESTRATION = {"run", "populator"}
@@ -42,7 +43,8 @@ READ_SIDE = {"read": {"errors", "records", "models", "config", "dialects", "db",
 # Each package that imports FastF1 reads its private names in one module of its own.
 FASTF1_COMPAT = (F1DB / "sources" / "fastf1_compat.py", F1DB / "read" / "fastf1_compat.py")
 READ_COMPAT = FASTF1_COMPAT[1]
-PURE = ("selection", "shard", "plan", "transform", "records", "plan_report", "summary")
+PURE = ("selection", "shard", "plan", "transform", "history_rows", "records", "plan_report",
+        "summary")
 
 
 def modules() -> set[str]:

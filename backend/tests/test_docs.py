@@ -159,3 +159,22 @@ def test_every_promise_of_the_reliability_table_names_a_test_that_exists():
         tree = ast.parse((BACKEND / "tests" / file).read_text())
         names = {node.name for node in tree.body if isinstance(node, ast.FunctionDef)}
         assert test in names, f"docs/RELIABILITY.md names {file}::{test}, which does not exist"
+
+
+def test_every_history_table_and_column_is_documented():
+    """docs/DATA.md's "History tables" has a row per history table naming every column."""
+    from f1db.models import HISTORY_REFERENCE_MODELS, HISTORY_ROUND_MODELS
+
+    rows = section(DATA, "History tables")
+    for model in HISTORY_REFERENCE_MODELS + HISTORY_ROUND_MODELS:
+        row = re.search(rf"^\| `{model.__tablename__}` \|.*$", rows, re.M)
+        assert row, f"docs/DATA.md, 'History tables', has no row for {model.__tablename__}"
+        text = row.group(0)
+        same_as = re.search(r"\| as `(history_\w+)` \|", text)    # "as `history_results`"
+        if same_as:
+            text += re.search(rf"^\| `{same_as.group(1)}` \|.*$", rows, re.M).group(0)
+        for column in model.__table__.columns:
+            if column.name not in ("year", "round_number"):
+                assert re.search(rf"\b{column.name}\b", text), (model.__tablename__,
+                                                                 column.name)
+        assert f"`{model.__tablename__}`" in README, model.__tablename__

@@ -155,7 +155,7 @@ def _standings_reader(kind: str):
 
         year, round_number = reading.key.year, reading.key.round_number
         try:
-            pages = _every_page(getattr(Ergast(result_type="pandas", auto_cast=True),
+            pages = every_page(getattr(Ergast(result_type="pandas", auto_cast=True),
                                         f"get_{kind}_standings")(season=year,
                                                                  round=round_number))
         except reading.fastf1.exceptions.ErgastError as error:
@@ -170,7 +170,7 @@ def _standings_reader(kind: str):
     return read
 
 
-def _every_page(response) -> list:
+def every_page(response) -> list:
     """``response`` and the pages after it: Jolpica answers 30 rows a page unless asked
     for more, and a championship of the 1950s had over 30 drivers; a first page alone
     would store it cut short."""

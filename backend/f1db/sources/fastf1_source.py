@@ -31,6 +31,7 @@ from ..errors import (CacheProblem, FetchError, RequestBudgetSpent, TransientErr
 from ..models import fact_sources
 from ..records import EventRef, FetchedSession, SessionRef
 from . import fastf1_readers  # noqa: F401  (registers the readers of FastF1's tables)
+from . import jolpica_api
 from .budget import RequestBudget, SystemClock
 from .cache_health import HTTP_CACHE_FILE, cache_problem, check_cache_folder, refuse_a_file
 from .events import events_from_schedule, match_event
@@ -118,6 +119,28 @@ class FastF1Source:
         requests, jolpica = estimated_requests(tables, live_timing=live_timing)
         self.budget.ensure_room(requests, jolpica, wait=self.wait_for_budget,
                                 countdown=self.countdown)
+
+    def history_races(self, year: int) -> list[dict]:
+        """The season's rounds from Jolpica (the API's ``Races``), one request."""
+        return self._jolpica(1, lambda fastf1: jolpica_api.season_races(fastf1, year))
+
+    def history_round(self, year: int, round_number: int) -> dict[str, list[dict]]:
+        """Every Jolpica answer a history round needs (jolpica_api.round_answers), after
+        waiting until the budget has room for them."""
+        return self._jolpica(jolpica_api.round_requests(year),
+                             lambda fastf1: jolpica_api.round_answers(fastf1, year,
+                                                                      round_number))
+
+    def _jolpica(self, requests: int, ask):
+        fastf1 = self.fastf1
+        if self.budget is not None:
+            self.budget.ensure_room(requests, requests, wait=self.wait_for_budget,
+                                    countdown=self.countdown)
+        try:
+            with self._no_credential_prompt(live_timing=False):
+                return ask(fastf1)
+        except fastf1.exceptions.RateLimitExceededError as error:
+            raise _rate_limited(error) from None
 
     def wait_out(self, error: FastF1RateLimited) -> None:
         """FastF1's own limiter refused: wait until it lets requests through, or stop."""

@@ -1,0 +1,227 @@
+"""A history run: Jolpica's rounds since 1950 into the history tables, from the dump or the API.
+
+The dump way (``dump``): the delayed CSV dump downloaded and checked (or a local file),
+read, every round mapped (history_rows), and each round whose digest differs from the
+stored one written in its own transaction. One download instead of thousands of requests.
+
+The API way (``api``): each season's schedule, then each round's answers through FastF1's
+Ergast interface, every request counted in the request budget. A round already stored with
+its results and driver standings is not asked again (``force`` asks again); a round stored
+before Jolpica had them is.
+
+Either way a round not run yet (its date after today) is left for a later run, and what
+changed is written: a rerun adds nothing, a round Jolpica corrected is replaced.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+from collections import Counter
+from pathlib import Path
+
+from ..claims import writing_transaction
+from ..errors import FetchError, TransientError
+from ..history_rows import DUMP_COLUMNS, RoundRows, api_round, dump_rounds, merged_references
+from ..history_store import LOCK, merge_references, replace_round, stored_digests
+from ..sources import jolpica_dump
+from ..sources.fastf1_source import FastF1RateLimited
+from .session_job import database_errors_classified
+
+log = logging.getLogger(__name__)
+
+SOURCES = ("dump", "api")
+DUMP_FOLDER = "jolpica"          # beside FastF1's cache: the downloaded dumps
+
+
+@dataclasses.dataclass
+class HistorySummary:
+    """What a history run did: rounds written (new or replaced), left as they were, failed;
+    rows written per table; where the rows came from."""
+
+    source: str
+    years: tuple[int, ...] | None
+    database: str
+    dump_date: dt.date | None = None
+    dump_file: str | None = None
+    downloaded: bool = False
+    new: list[tuple[int, int]] = dataclasses.field(default_factory=list)
+    replaced: list[tuple[int, int]] = dataclasses.field(default_factory=list)
+    unchanged: int = 0
+    not_run_yet: int = 0
+    failed: dict[str, str] = dataclasses.field(default_factory=dict)
+    rows: Counter = dataclasses.field(default_factory=Counter)
+    requests: int = 0
+    stopped: BaseException | None = None         # the stop signal that ended the run
+
+    @property
+    def exit_code(self) -> int:
+        if self.stopped is not None:
+            return self.stopped.exit_code
+        return 1 if self.failed else 0
+
+    def source_text(self) -> str:
+        if self.source == "api":
+            return "Jolpica's API (through FastF1's Ergast interface)"
+        date = self.dump_date.isoformat() if self.dump_date else "of an unknown date"
+        return f"Jolpica's CSV dump {date}" + (" (downloaded)" if self.downloaded else "")
+
+    def render(self) -> str:
+        years = (f"{self.years[0]}-{self.years[-1]}" if self.years and len(self.years) > 1
+                 else str(self.years[0]) if self.years else "every season")
+        lines = [f"History ({years}) from {self.source_text()} into {self.database}:",
+                 f"  rounds: {len(self.new)} new, {len(self.replaced)} replaced (corrected "
+                 f"by Jolpica), {self.unchanged} unchanged, {self.not_run_yet} not run yet"
+                 + (f", {len(self.failed)} failed" if self.failed else "")]
+        if self.rows:
+            lines.append("  rows written: " + ", ".join(
+                f"{name} {count}" for name, count in self.rows.items() if count))
+        if self.stopped is not None:
+            lines.append(f"  stopped by {self.stopped}: the rounds written so far are kept; "
+                         f"run again to go on")
+        for round_name, reason in self.failed.items():
+            lines.append(f"  failed {round_name}: {reason}")
+        lines.append(f"  {jolpica_dump.LICENCE}")
+        return "\n".join(lines)
+
+    def to_json(self) -> dict:
+        return {"mode": "history", "source": self.source,
+                "years": list(self.years) if self.years else None,
+                "database": self.database,
+                "dump_date": self.dump_date.isoformat() if self.dump_date else None,
+                "dump_file": self.dump_file, "downloaded": self.downloaded,
+                "rounds_new": [list(key) for key in self.new],
+                "rounds_replaced": [list(key) for key in self.replaced],
+                "rounds_unchanged": self.unchanged, "rounds_not_run_yet": self.not_run_yet,
+                "rounds_failed": dict(self.failed), "rows_written": dict(self.rows),
+                "licence": jolpica_dump.LICENCE, "exit_code": self.exit_code}
+
+
+class HistoryRun:
+    """One history run against an open database (``engine``) and a FastF1 source."""
+
+    def __init__(self, engine, source, *, years, summary: HistorySummary, clock,
+                 force: bool = False, today: dt.date | None = None):
+        self.engine, self.source, self.years = engine, source, years
+        self.summary, self.clock, self.force = summary, clock, force
+        self.today = today or dt.datetime.now(dt.timezone.utc).date()
+
+    # -- the dump ----------------------------------------------------------------------------
+
+    def from_dump(self, dump_file: Path | None, http=None) -> HistorySummary:
+        dump = self._dump(dump_file, http)
+        tables = jolpica_dump.read_tables(dump, DUMP_COLUMNS)
+        rounds = [rows for rows in dump_rounds(tables, self.years) if self._has_run(rows)]
+        self._store(rounds, source="dump", dump_date=dump.dump_date)
+        return self.summary
+
+    def _dump(self, dump_file: Path | None, http) -> jolpica_dump.DumpFile:
+        if dump_file is not None:
+            dump = jolpica_dump.local_dump(Path(dump_file))
+        else:
+            import requests
+
+            http = http or requests.Session()
+            info = jolpica_dump.fetch_manifest(http)
+            dump = jolpica_dump.download(http, info, self.source.cache_dir / DUMP_FOLDER,
+                                         sleep=self.clock.sleep)
+            self.summary.requests += 2 if dump.downloaded else 1
+            if dump.downloaded:
+                log.warning("Downloaded Jolpica's CSV dump of %s to %s. %s",
+                            dump.dump_date or "an unknown date", dump.path,
+                            jolpica_dump.LICENCE)
+        self.summary.dump_date, self.summary.dump_file = dump.dump_date, str(dump.path)
+        self.summary.downloaded = dump.downloaded
+        return dump
+
+    # -- the API -----------------------------------------------------------------------------
+
+    def from_api(self) -> HistorySummary:
+        for year in self.years:
+            races = self._asking(lambda: self.source.history_races(year))
+            with self.engine.connect() as connection:
+                complete = self._complete_rounds(connection, year)
+            rounds = []
+            for race in races:
+                key = (year, int(race["round"]))
+                if dt.date.fromisoformat(race["date"]) > self.today:
+                    self.summary.not_run_yet += 1
+                    continue
+                if key in complete and not self.force:
+                    self.summary.unchanged += 1
+                    continue
+                try:
+                    answers = self._asking(lambda: self.source.history_round(*key))
+                    rounds.append(api_round(race, answers))
+                except (FetchError, TransientError) as error:
+                    self.summary.failed[f"{key[0]} round {key[1]}"] = str(error)
+                    log.warning("%s round %s: %s (retried by the next run)", *key, error)
+            self._store(rounds, source="api", dump_date=None)
+        return self.summary
+
+    def _asking(self, ask):
+        while True:
+            try:
+                return ask()
+            except FastF1RateLimited as error:
+                self.source.wait_out(error)
+
+    def _complete_rounds(self, connection, year: int) -> set[tuple[int, int]]:
+        """Rounds of ``year`` stored with their results and driver standings."""
+        from sqlalchemy import text
+
+        query = text("SELECT r.year, r.round_number FROM history_races r "
+                     "WHERE r.year = :year "
+                     "AND EXISTS (SELECT 1 FROM history_results x WHERE x.year = r.year "
+                     "AND x.round_number = r.round_number) "
+                     "AND EXISTS (SELECT 1 FROM history_driver_standings s "
+                     "WHERE s.year = r.year AND s.round_number = r.round_number)")
+        return {tuple(row) for row in connection.execute(query, {"year": year})}
+
+    # -- writing -----------------------------------------------------------------------------
+
+    def _has_run(self, rows: RoundRows) -> bool:
+        race = rows.tables["history_races"]
+        date = race["race_date"].iloc[0] if len(race) else None
+        if date is not None and not _missing(date) and date.date() > self.today:
+            self.summary.not_run_yet += 1
+            return False
+        return True
+
+    def _store(self, rounds: list[RoundRows], *, source: str, dump_date) -> None:
+        """The drivers, constructors and circuits of ``rounds``, then each changed round in
+        its own transaction."""
+        if not rounds:
+            return
+        with database_errors_classified():
+            with writing_transaction(self.engine, LOCK) as connection:
+                self.summary.rows.update(merge_references(connection,
+                                                          merged_references(rounds)))
+            with self.engine.connect() as connection:
+                stored = stored_digests(connection, {rows.year for rows in rounds})
+            for rows in rounds:
+                digest = rows.digest()
+                if stored.get(rows.key) == digest:
+                    self.summary.unchanged += 1
+                    continue
+                with writing_transaction(self.engine, LOCK) as connection:
+                    written = replace_round(connection, rows, source=source,
+                                            dump_date=dump_date, now=_utc(self.clock.time()),
+                                            digest=digest)
+                self.summary.rows.update(written)
+                (self.summary.replaced if rows.key in stored else self.summary.new).append(
+                    rows.key)
+        log.info("history: %d rounds written, %d unchanged",
+                 len(self.summary.new) + len(self.summary.replaced), self.summary.unchanged)
+
+
+def _utc(seconds: float) -> dt.datetime:
+    return dt.datetime.fromtimestamp(seconds, dt.timezone.utc).replace(tzinfo=None)
+
+
+def _missing(value) -> bool:
+    import pandas as pd
+
+    return bool(pd.isna(value))
+
