@@ -165,10 +165,10 @@ def checked(args) -> dict:
         raise UsageError("--plan and --watch contradict each other: pick one")
     if args.history_file and args.history == "api":
         raise UsageError("--history-file is a dump: it goes with --history dump, not api")
-    if (args.history or args.history_file) and (args.plan or args.watch):
-        raise UsageError("--history loads Jolpica's history; --plan and --watch are for "
-                         "FastF1 sessions: run them separately")
-    if args.history == "api" and not args.year:
+    if (args.history or args.history_file) and args.watch:
+        raise UsageError("--history loads Jolpica's history; --watch is for FastF1 "
+                         "sessions: run them separately")
+    if args.history == "api" and not args.year and not args.plan:
         raise UsageError("--history api needs --year (the API takes a few hundred requests "
                          "a season at 200 an hour); the dump has every season at once")
     given = {flag: getattr(args, flag[2:].replace("-", "_")) for flag in NUMBERS}
@@ -204,8 +204,10 @@ def populate(args, numbers: dict, summary_file: SummaryFile | None) -> int:
     from f1db.populator import DatabasePopulator
     from f1db.selection import parse_years
 
-    years = parse_years(args.year or str(dt.datetime.now(dt.timezone.utc).year
-                                         if args.watch else YEAR))
+    this_year = dt.datetime.now(dt.timezone.utc).year
+    history_plan = bool(args.history or args.history_file) and args.plan
+    years = parse_years(args.year or (f"1950-{this_year}" if history_plan else
+                                      str(this_year) if args.watch else YEAR))
     max_events = numbers.get("--max-events", None if args.event else MAX_EVENTS)
     show_bars = not args.quiet and sys.stderr.isatty()
     setup_logging(quiet=args.quiet, verbose=args.verbose, bars=show_bars,
@@ -253,12 +255,16 @@ def populate(args, numbers: dict, summary_file: SummaryFile | None) -> int:
 
 
 def load_history(args, populator, *, output, summary_file: SummaryFile | None) -> int:
-    """``--history``: Jolpica's history into the history tables; the summary printed."""
+    """``--history``: Jolpica's history into the history tables (or, with ``--plan``,
+    what that would cost); the summary printed."""
     with stop_on_signals():
         try:
-            summary = populator.load_history(
-                "dump" if args.history_file else args.history, all_seasons=not args.year,
-                dump_file=args.history_file, force=args.force)
+            if args.plan:
+                summary = populator.plan_history()
+            else:
+                summary = populator.load_history(
+                    "dump" if args.history_file else args.history, all_seasons=not args.year,
+                    dump_file=args.history_file, force=args.force)
         finally:
             populator.close()
     print(summary.render(), file=output)

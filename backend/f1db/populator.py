@@ -26,7 +26,8 @@ from .plan_report import PlanReport
 from .progress import NullProgress
 from .records import EventRef, LedgerEntry, SessionRef
 from .run.calendar import refresh_calendar
-from .run.history import SOURCES as HISTORY_SOURCES, HistoryRun, HistorySummary
+from .run.history import (SOURCES as HISTORY_SOURCES, HistoryPlan, HistoryRun,
+                          HistorySummary, plan_history)
 from .run.options import RunOptions
 from .run.planning import plan_selection
 from .run.retry import RetryPolicy
@@ -34,7 +35,7 @@ from .run.runner import SessionRunner
 from .run.session_job import RunContext, database_errors_classified
 from .run.watch import watch as watch_season
 from .run.write_behind import WriteBehind
-from .schema import require_current_schema
+from .schema import require_current_schema, schema_state
 from .selection import (RIDE_ALONG, WITHOUT_LOAD, check_max_events, select_sessions,
                         tables_not_available, tables_of_session)
 from .shard import Shard, shard_keys
@@ -215,6 +216,18 @@ class DatabasePopulator:
             summary.stopped = stop
         summary.requests += self.source.requests - requests_before
         return summary
+
+    def plan_history(self, *, today: dt.date | None = None) -> HistoryPlan:
+        """``--history --plan``: per season of the run, the rounds run, stored and left,
+        and what the rest costs through the API; nothing written, no schema created."""
+        today = today or dt.datetime.now(dt.timezone.utc).date()
+        self.source.start()
+        with database_errors_classified():
+            self._open(write=False)
+            state = schema_state(self.database)
+        return plan_history(self.database.engine, self.source, self.years, today=today,
+                            database=self.database.describe(),
+                            tables_exist=state.up_to_date)
 
     def plan_run(self, max_events: int | None = None) -> PlanReport:
         """What a run would do, and what it would cost, without loading or writing anything.

@@ -225,3 +225,96 @@ def _missing(value) -> bool:
 
     return bool(pd.isna(value))
 
+
+
+# --- the plan -------------------------------------------------------------------------------
+
+@dataclasses.dataclass
+class PlannedHistorySeason:
+    """A season of ``--history --plan``: rounds run so far, of them stored (with results
+    and driver standings), the rest and what they cost through the API."""
+
+    year: int
+    rounds_run: int
+    stored: int
+    requests: int = 0
+    seconds: float = 0.0
+
+    @property
+    def left(self) -> int:
+        return self.rounds_run - self.stored
+
+
+@dataclasses.dataclass
+class HistoryPlan:
+    """What ``--history`` would do: per season, what is stored and what a run costs, one
+    download for every season from the dump, or the requests (and hours at the budget's
+    pace) through the API."""
+
+    database: str
+    seasons: list[PlannedHistorySeason] = dataclasses.field(default_factory=list)
+    exit_code: int = 0
+
+    def render(self) -> str:
+        lines = [f"History plan into {self.database} (Jolpica; stored = with results and "
+                 f"driver standings):"]
+        for season in self.seasons:
+            line = (f"  {season.year}: {season.rounds_run} rounds run, {season.stored} "
+                    f"stored, {season.left} left")
+            if season.left:
+                line += (f": {season.requests} requests through the API "
+                         f"({_hours(season.seconds)})")
+            lines.append(line)
+        left = sum(season.left for season in self.seasons)
+        requests = sum(season.requests for season in self.seasons)
+        seconds = sum(season.seconds for season in self.seasons)
+        if left:
+            lines.append(f"  In all: {left} rounds left: the dump is one download (every "
+                         f"season at once, 14 days behind), the API {requests} requests "
+                         f"({_hours(seconds)})")
+        else:
+            lines.append("  In all: every round that has run is stored")
+        lines.append(f"  {jolpica_dump.LICENCE}")
+        return "\n".join(lines)
+
+    def to_json(self) -> dict:
+        return {"mode": "history plan", "database": self.database,
+                "seasons": [{"year": s.year, "rounds_run": s.rounds_run, "stored": s.stored,
+                             "left": s.left, "api_requests": s.requests,
+                             "api_seconds": round(s.seconds, 1)} for s in self.seasons],
+                "exit_code": self.exit_code}
+
+
+def _hours(seconds: float) -> str:
+    return (f"{seconds / 3600:.1f} h at the budget's pace" if seconds >= 360
+            else f"{seconds / 60:.0f} min at the budget's pace")
+
+
+def plan_history(engine, source, years, *, today: dt.date, database: str,
+                 tables_exist: bool) -> HistoryPlan:
+    """Each season's rounds (FastF1's schedule: a run round is one whose race has started
+    by ``today``) against the stored ones; what the rest costs through the API."""
+    from ..sources.jolpica_api import round_requests
+
+    plan = HistoryPlan(database)
+    run = HistoryRun(engine, source, years=years, summary=None, clock=None, today=today)
+    for year in years:
+        events = [event for event in source.season(year) if event.round_number > 0]
+        run_rounds = [event for event in events if _has_started(event, today)]
+        stored = 0
+        if tables_exist:
+            with engine.connect() as connection:
+                stored = len(run._complete_rounds(connection, year))
+        season = PlannedHistorySeason(year, len(run_rounds), min(stored, len(run_rounds)))
+        if season.left:
+            season.requests = 1 + season.left * round_requests(year)
+            budget = source.budget
+            season.seconds = (budget.seconds_needed(season.requests, season.requests)
+                              if budget is not None else 0.0)
+        plan.seasons.append(season)
+    return plan
+
+
+def _has_started(event, today: dt.date) -> bool:
+    starts = [ref.start_utc for ref in event.sessions if ref.start_utc is not None]
+    return bool(starts) and max(starts).date() <= today

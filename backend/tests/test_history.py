@@ -1,0 +1,326 @@
+"""Jolpica's history (1950 on) in the history tables: from its CSV dump and from its API,
+the same rows; every table equal to the Ergast JSON it came from; reruns add nothing; a
+corrected round replaced; a damaged, wrong or changed dump is one line and stores nothing.
+
+The rounds are support/synthetic_jolpica_dump.py's: recorded Jolpica answers where they
+exist (race results, qualifying, sprint, the first page of a race's lap times), the rest
+SYNTHETIC (made in Jolpica's exact formats: the other lap times, pit stops, standings, a
+1979 race); the CSV dump is made from them in the dump's exact format. The API is served
+by the replay transport; FastF1 runs online against it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import zipfile
+
+import pandas as pd
+import pytest
+from pandas.testing import assert_frame_equal
+from sqlalchemy import create_engine, text
+
+from f1db.history_rows import parse_time
+from f1db.models import HISTORY_TABLES
+from f1db.populator import DatabasePopulator
+from f1db.sources import jolpica_dump
+from support.fastf1_replay import FaultRule, Faults, normalise_url, serving
+from support.synthetic_jolpica_dump import api_responses, dump_zip, made_rounds
+from support.synthetic_telemetry import restoring_fastf1_cache, unthrottled
+
+pytestmark = pytest.mark.slow
+TODAY = dt.date(2026, 12, 5)
+LEDGER_COLUMNS = ("source", "dump_date", "stored_at_utc")
+DUMP_DATE = dt.date(2026, 11, 20)
+DUMP_BYTES_URL = "https://files.jolpi.ca/dumps/jolpica-f1-csv-2026-11-20.zip"
+
+
+@pytest.fixture(scope="module")
+def rounds(recordings):
+    return made_rounds(recordings)
+
+
+@pytest.fixture
+def dump_path(rounds, tmp_path):
+    path = tmp_path / "jolpica-f1-csv-2026-11-20.zip"
+    path.write_bytes(dump_zip(rounds))
+    return path
+
+
+def years_of(rounds) -> tuple[int, ...]:
+    return tuple(sorted({int(r.race["season"]) for r in rounds}))
+
+
+def load(database_url, tmp_path, source="dump", *, years=None, responses=None, faults=None,
+         **options):
+    """One history run; (summary, URLs requested)."""
+    populator = DatabasePopulator(years or 2023, database_url=database_url,
+                                  cache_dir=tmp_path / "fastf1-cache")
+    (tmp_path / "fastf1-cache").mkdir(exist_ok=True)
+    with restoring_fastf1_cache(), unthrottled(), serving(responses or {}, faults) as replay:
+        try:
+            summary = populator.load_history(source, all_seasons=years is None and
+                                             source == "dump", today=TODAY, **options)
+        finally:
+            populator.close()
+    return summary, list(replay.requested)
+
+
+def history(database_url) -> dict[str, pd.DataFrame]:
+    """Every history table, rows sorted by key, the ledger columns left out."""
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            tables = {}
+            for name in HISTORY_TABLES:
+                frame = pd.read_sql(text(f"SELECT * FROM {name}"), connection)
+                frame = frame.drop(columns=[c for c in LEDGER_COLUMNS + ("digest",)
+                                            if c in frame.columns])
+                tables[name] = frame.sort_values(list(frame.columns[:4])).reset_index(
+                    drop=True)
+            return tables
+    finally:
+        engine.dispose()
+
+
+def wipe_history(database_url) -> None:
+    engine = create_engine(database_url)
+    try:
+        with engine.begin() as connection:
+            for name in HISTORY_TABLES:
+                connection.execute(text(f"DELETE FROM {name}"))
+    finally:
+        engine.dispose()
+
+
+# --- the two ways in ---------------------------------------------------------------------
+
+def test_the_dump_and_the_api_give_identical_tables(rounds, dump_path, database_url,
+                                                    tmp_path):
+    summary, requested = load(database_url, tmp_path, dump_file=dump_path)
+    assert summary.exit_code == 0, summary.render()
+    assert requested == []                               # a local dump: no request at all
+    assert len(summary.new) == len(rounds)
+    from_dump = history(database_url)
+    wipe_history(database_url)
+
+    summary, requested = load(database_url, tmp_path, "api", years=years_of(rounds),
+                              responses=api_responses(rounds))
+    assert summary.exit_code == 0, summary.render()
+    assert len(summary.new) == len(rounds)
+    from_api = history(database_url)
+    for name in HISTORY_TABLES:
+        assert len(from_dump[name]) or name in ("history_pit_stops",), name
+        assert_frame_equal(from_dump[name], from_api[name], check_dtype=False, obj=name)
+    assert all("api.jolpi.ca/ergast/f1/" in url for url in requested)
+
+
+def test_every_history_table_equals_the_json_it_came_from(rounds, dump_path, database_url,
+                                                          tmp_path):
+    summary, _ = load(database_url, tmp_path, dump_file=dump_path)
+    assert summary.exit_code == 0, summary.render()
+    stored = history(database_url)
+    expected = expected_tables(rounds)
+    assert set(expected) == {"history_results", "history_sprint_results",
+                             "history_qualifying", "history_lap_times", "history_pit_stops",
+                             "history_driver_standings"}
+    for name, frame in expected.items():
+        key = list(frame.columns[:4])
+        got = stored[name][list(frame.columns)].sort_values(key)
+        assert_frame_equal(plain(got), plain(frame.sort_values(key)), check_dtype=False,
+                           obj=name)
+
+
+def plain(frame: pd.DataFrame) -> pd.DataFrame:
+    """Values as plain Python objects, every missing one None, whatever the driver gave."""
+    out = frame.reset_index(drop=True).astype(object)
+    return out.where(frame.reset_index(drop=True).notna(), None)
+
+
+def expected_tables(rounds) -> dict[str, pd.DataFrame]:
+    """The history tables worked out from the Ergast JSON directly (not through the
+    library's mapping): a row per JSON row, values as the JSON writes them."""
+    def ms(text):
+        value = parse_time(text)
+        return None if value is None else int(value / pd.Timedelta(milliseconds=1))
+
+    def num(value, cast=int):
+        return None if value in (None, "") else cast(value)
+
+    tables = {"history_results": [], "history_qualifying": [], "history_lap_times": [],
+              "history_pit_stops": [], "history_driver_standings": [],
+              "history_sprint_results": []}
+    for r in rounds:
+        year, number = int(r.race["season"]), int(r.race["round"])
+        for table, rows in (("history_results", r.results),
+                            ("history_sprint_results", r.sprint)):
+            for row in rows:
+                fastest = row.get("FastestLap", {})
+                tables[table].append({
+                    "year": year, "round_number": number, "position": int(row["position"]),
+                    "position_text": row["positionText"], "driver_id": row["Driver"]["driverId"],
+                    "constructor_id": row["Constructor"]["constructorId"],
+                    "points": num(row.get("points"), float), "status": row["status"],
+                    "time_ms": num(row.get("Time", {}).get("millis")),
+                    "fastest_lap_number": num(fastest.get("lap")),
+                    "fastest_lap_time_ms": ms(fastest.get("Time", {}).get("time"))})
+        for row in r.qualifying:
+            tables["history_qualifying"].append({
+                "year": year, "round_number": number, "position": int(row["position"]),
+                "driver_id": row["Driver"]["driverId"], "q1_ms": ms(row.get("Q1")),
+                "q2_ms": ms(row.get("Q2")), "q3_ms": ms(row.get("Q3"))})
+        for lap in r.laps:
+            for timing in lap["Timings"]:
+                tables["history_lap_times"].append({
+                    "year": year, "round_number": number, "driver_id": timing["driverId"],
+                    "lap_number": int(lap["number"]), "position": int(timing["position"]),
+                    "time_ms": ms(timing["time"])})
+        for stop in r.pit_stops:
+            tables["history_pit_stops"].append({
+                "year": year, "round_number": number, "driver_id": stop["driverId"],
+                "stop": int(stop["stop"]), "lap_number": int(stop["lap"]),
+                "local_time": stop["time"], "duration_ms": ms(stop["duration"])})
+        for row in r.driver_standings:
+            tables["history_driver_standings"].append({
+                "year": year, "round_number": number, "driver_id": row["Driver"]["driverId"],
+                "position": num(row.get("position")), "position_text": row["positionText"],
+                "points": float(row["points"]), "wins": int(row["wins"]),
+                "constructor_ids": json.dumps([c["constructorId"]
+                                               for c in row["Constructors"]])})
+    return {name: pd.DataFrame(rows) for name, rows in tables.items() if rows}
+
+
+# --- reruns and corrections ---------------------------------------------------------------
+
+def test_a_rerun_adds_nothing_and_a_corrected_round_is_replaced(rounds, dump_path,
+                                                                database_url, tmp_path):
+    load(database_url, tmp_path, dump_file=dump_path)
+    before = history(database_url)
+    summary, _ = load(database_url, tmp_path, dump_file=dump_path)
+    assert (summary.new, summary.replaced, summary.unchanged) == ([], [], len(rounds))
+    assert sum(summary.rows.values()) == 0
+    for name in HISTORY_TABLES:
+        assert_frame_equal(history(database_url)[name], before[name], obj=name)
+
+    corrected = [r for r in rounds if r.results][0]
+    winner = corrected.results[0]
+    original_points = winner["points"]
+    winner["points"] = str(float(original_points) + 1).removesuffix(".0")
+    try:
+        dump_path.write_bytes(dump_zip(rounds))
+        summary, _ = load(database_url, tmp_path, dump_file=dump_path)
+    finally:
+        winner["points"] = original_points
+    key = (int(corrected.race["season"]), int(corrected.race["round"]))
+    assert summary.replaced == [key] and summary.new == []
+    after = history(database_url)
+    results = after["history_results"]
+    assert len(results) == len(before["history_results"])           # replaced, not doubled
+    row = results[(results.year == key[0]) & (results.round_number == key[1])
+                  & (results.position == 1)]
+    assert float(row.points.iloc[0]) == float(original_points) + 1
+
+
+# --- downloading the dump -----------------------------------------------------------------
+
+def dump_responses(zip_bytes: bytes, *, sha: str | None = None, size: int | None = None):
+    """Jolpica's manifest and the delayed CSV dump (a redirect to the file), as made here:
+    SYNTHETIC (the recordings hold neither)."""
+    import hashlib
+
+    manifest = {"dumps": [{"type": "csv", "delayed": True, "date": DUMP_DATE.isoformat(),
+                           "sha256": sha or hashlib.sha256(zip_bytes).hexdigest(),
+                           "size": size if size is not None else len(zip_bytes),
+                           "url": jolpica_dump.DELAYED_CSV_URL}]}
+    return {
+        normalise_url(jolpica_dump.MANIFEST_URL): (
+            200, {"Content-Type": "application/json"}, json.dumps(manifest).encode()),
+        normalise_url(jolpica_dump.DELAYED_CSV_URL): (
+            302, {"Location": DUMP_BYTES_URL}, b""),
+        normalise_url(DUMP_BYTES_URL): (200, {"Content-Type": "application/zip"}, zip_bytes),
+    }
+
+
+def test_the_dump_is_downloaded_checked_and_used_once(rounds, database_url, tmp_path):
+    zip_bytes = dump_zip(rounds)
+    faults = Faults([FaultRule(DUMP_BYTES_URL, "reset", times=1)])
+    summary, requested = load(database_url, tmp_path, responses=dump_responses(zip_bytes),
+                              faults=faults)
+    assert summary.exit_code == 0, summary.render()
+    assert summary.downloaded and summary.dump_date == DUMP_DATE
+    assert "CC BY-NC-SA 4.0" in summary.render() and "2026-11-20" in summary.render()
+    folder = tmp_path / "fastf1-cache" / "jolpica"
+    assert [p.name for p in folder.iterdir()] == ["jolpica-f1-csv-2026-11-20.zip"]
+    assert requested.count(DUMP_BYTES_URL) == 2           # the reset attempt, then the file
+    # the next run finds the same dump already there: the manifest only
+    summary, requested = load(database_url, tmp_path, responses=dump_responses(zip_bytes))
+    assert not summary.downloaded and requested == [jolpica_dump.MANIFEST_URL]
+    assert summary.unchanged == len(rounds)
+
+
+def test_a_download_that_is_not_the_published_dump_stores_nothing(rounds, database_url,
+                                                                  tmp_path):
+    zip_bytes = dump_zip(rounds)
+    with pytest.raises(jolpica_dump.FetchError) as raised:
+        load(database_url, tmp_path, responses=dump_responses(zip_bytes, sha="0" * 64))
+    assert "SHA-256" in str(raised.value) and "\n" not in str(raised.value)
+    assert not list((tmp_path / "fastf1-cache" / "jolpica").iterdir())   # no partial file
+    assert all(frame.empty for frame in history(database_url).values())
+
+
+def truncated(zip_bytes: bytes) -> bytes:
+    return zip_bytes[: len(zip_bytes) * 2 // 3]
+
+
+def corrupt(zip_bytes: bytes) -> bytes:
+    """The lap table's compressed bytes damaged, the zip's directory intact."""
+    archive = zipfile.ZipFile(io.BytesIO(zip_bytes))
+    info = archive.getinfo("formula_one_lap.csv")
+    start = info.header_offset + 30 + len(info.filename) + len(info.extra) + 10
+    data = bytearray(zip_bytes)
+    for i in range(start, start + 40):
+        data[i] ^= 0xFF
+    return bytes(data)
+
+
+@pytest.mark.parametrize("damage,words", [(truncated, "not a readable zip"),
+                                          (corrupt, "damaged")])
+def test_a_damaged_dump_is_one_line_and_stores_nothing(rounds, database_url, tmp_path,
+                                                       damage, words):
+    path = tmp_path / "jolpica-f1-csv.zip"
+    path.write_bytes(damage(dump_zip(rounds)))
+    with pytest.raises(jolpica_dump.DumpError) as raised:
+        load(database_url, tmp_path, dump_file=path)
+    assert words in str(raised.value) and "\n" not in str(raised.value)
+    assert all(frame.empty for frame in history(database_url).values())
+
+
+def test_a_dump_with_a_renamed_column_says_which(rounds, database_url, tmp_path):
+    path = tmp_path / "jolpica-f1-csv.zip"
+    path.write_bytes(dump_zip(rounds, rename={("sessionentry", "laps_completed"): "laps_done"}))
+    with pytest.raises(jolpica_dump.DumpError) as raised:
+        load(database_url, tmp_path, dump_file=path)
+    assert "formula_one_sessionentry.csv" in str(raised.value)
+    assert "laps_completed" in str(raised.value)
+    assert all(frame.empty for frame in history(database_url).values())
+
+
+# --- the API way --------------------------------------------------------------------------
+
+def test_a_round_before_1994_asks_only_what_jolpica_has_for_its_era(rounds, database_url,
+                                                                    tmp_path):
+    old = [r for r in rounds if int(r.race["season"]) < 1994]
+    assert old, "the made rounds include one before 1994"
+    summary, requested = load(database_url, tmp_path, "api", years=years_of(old),
+                              responses=api_responses(old))
+    assert summary.exit_code == 0, summary.render()
+    endpoints = sorted({url.split("?")[0].rsplit("/", 1)[-1] for url in requested})
+    assert endpoints == ["constructorStandings.json", "driverStandings.json", "races.json",
+                         "results.json"]
+    # stored with its results and standings: a rerun asks nothing of the round (the
+    # schedule comes from FastF1's HTTP cache, fresh for 10 minutes)
+    summary, requested = load(database_url, tmp_path, "api", years=years_of(old),
+                              responses=api_responses(old))
+    assert summary.unchanged == len(old)
+    assert [url for url in requested if "races.json" not in url] == []
