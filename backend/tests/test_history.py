@@ -324,3 +324,65 @@ def test_a_round_before_1994_asks_only_what_jolpica_has_for_its_era(rounds, data
                               responses=api_responses(old))
     assert summary.unchanged == len(old)
     assert [url for url in requested if "races.json" not in url] == []
+
+
+# --- the plan -----------------------------------------------------------------------------
+
+def test_the_plan_says_per_season_what_is_stored_and_what_the_api_would_cost(
+        rounds, recordings, database_url, tmp_path):
+    from f1db.sources.jolpica_api import round_requests
+
+    old = [r for r in rounds if int(r.race["season"]) == 1979]
+    responses = {**recordings, **api_responses(old)}
+    (tmp_path / "fastf1-cache").mkdir()
+
+    def plan():
+        populator = DatabasePopulator(1979, database_url=database_url,
+                                      cache_dir=tmp_path / "fastf1-cache")
+        with restoring_fastf1_cache(), unthrottled(), serving(responses) as replay:
+            try:
+                return populator.plan_history(today=TODAY), list(replay.requested)
+            finally:
+                populator.close()
+
+    report, _ = plan()                       # an empty database: nothing stored, no schema
+    [season] = report.seasons
+    assert (season.year, season.rounds_run, season.stored) == (1979, 15, 0)
+    assert season.requests == 1 + 15 * round_requests(1979)
+    assert season.seconds > 0
+    text = report.render()
+    assert "1979: 15 rounds run, 0 stored, 15 left" in text
+    assert "the dump is one download" in text and "CC BY-NC-SA 4.0" in text
+
+    load(database_url, tmp_path, "api", years=(1979,), responses=responses)
+    report, requested = plan()
+    assert (report.seasons[0].stored, report.seasons[0].left) == (1, 14)
+    assert report.to_json()["seasons"][0]["left"] == 14
+    assert [url for url in requested if "/1979/1/" in url] == []     # the plan asks no round
+
+
+# --- as a user runs it --------------------------------------------------------------------
+
+def test_populate_db_history_file_stores_once_and_a_damaged_one_is_one_line(rounds,
+                                                                            tmp_path):
+    from support.entry_scripts import assert_one_line_error, populate, sqlite_url_of
+
+    dump = tmp_path / "jolpica-f1-csv-2026-11-20.zip"
+    dump.write_bytes(dump_zip(rounds))
+    url = sqlite_url_of(tmp_path / "f1.db")
+    first = populate(tmp_path, "--history-file", dump, "--database-url", url)
+    assert first.returncode == 0, first.stderr
+    assert f"rounds: {len(rounds)} new, 0 replaced" in first.stdout
+    assert "Jolpica's CSV dump 2026-11-20" in first.stdout
+    assert "CC BY-NC-SA 4.0" in first.stdout
+    again = populate(tmp_path, "--history-file", dump, "--database-url", url)
+    assert again.returncode == 0 and f"0 new, 0 replaced (corrected by Jolpica), " \
+        f"{len(rounds)} unchanged" in again.stdout
+
+    dump.write_bytes(dump.read_bytes()[:1000])
+    broken = populate(tmp_path, "--history-file", dump, "--database-url", url)
+    assert broken.returncode == 1
+    assert "Traceback" not in broken.stderr and len(broken.stderr.strip().splitlines()) == 1
+    assert "not a readable zip" in broken.stderr
+    missing = populate(tmp_path, "--history-file", tmp_path / "nope.zip", "--database-url", url)
+    assert "does not exist" in assert_one_line_error(missing)
