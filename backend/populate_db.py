@@ -168,6 +168,13 @@ def checked(args) -> dict:
     if (args.history or args.history_file) and args.watch:
         raise UsageError("--history loads Jolpica's history; --watch is for FastF1 "
                          "sessions: run them separately")
+    if args.history or args.history_file:
+        for flag in ("shard", "tables", "event", "session", "max_events", "no_telemetry",
+                     "include_testing", "refresh_older_than"):
+            if getattr(args, flag):
+                raise UsageError(f"--{flag.replace('_', '-')} chooses FastF1 sessions; "
+                                 f"--history loads whole rounds of Jolpica's history (choose "
+                                 f"seasons with --year)")
     if args.history == "api" and not args.year and not args.plan:
         raise UsageError("--history api needs --year (the API takes a few hundred requests "
                          "a season at 200 an hour); the dump has every season at once")

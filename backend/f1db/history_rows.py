@@ -27,7 +27,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from dataclasses import dataclass, field
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 
 import pandas as pd
 from sqlalchemy import Table
@@ -44,6 +44,7 @@ _TABLES = {model.__tablename__: model.__table__
 # Jolpica's session entry status codes (formula_one_sessionentry.status) that the API shows
 # as a letter for an unclassified entry.
 _STATUS_LETTERS = {30: "W", 20: "D", 40: "F", 41: "F"}
+_PART_ORDER = {"Q1": 1, "Q2": 2, "Q3": 3}
 # formula_one_driverchampionship.adjustment_type
 _ADJUSTMENT_LETTERS = {101: "D", 102: "E"}
 
@@ -57,6 +58,7 @@ class RoundRows:
     round_number: int
     tables: dict[str, pd.DataFrame]
     references: dict[str, pd.DataFrame] = field(default_factory=dict)
+    left_out: dict[str, int] = field(default_factory=dict)   # rows without a key value
 
     @property
     def key(self) -> tuple[int, int]:
@@ -98,9 +100,17 @@ def typed_frame(name: str, rows: Iterable[dict]) -> pd.DataFrame:
 
 def _round_rows(year: int, round_number: int, rows: dict[str, list[dict]],
                 references: dict[str, list[dict]]) -> RoundRows:
+    left_out = {}
     for name, table_rows in rows.items():
         for row in table_rows:
             row["year"], row["round_number"] = year, round_number
+        # a row Jolpica leaves without a key value (a NULL position) has no place in the
+        # table; left out the same way whichever way it came, and counted
+        keyed = [row for row in table_rows
+                 if all(row.get(column) is not None for column in _key_columns(name))]
+        if len(keyed) < len(table_rows):
+            left_out[name] = len(table_rows) - len(keyed)
+            rows[name] = keyed
     tables = {name: typed_frame(name, rows.get(name, ())) for name in ROUND_TABLES}
     refs = {}
     for name in REFERENCE_TABLES:
@@ -108,7 +118,7 @@ def _round_rows(year: int, round_number: int, rows: dict[str, list[dict]],
         for row in references.get(name, ()):
             unique.setdefault(row[_key_columns(name)[0]], row)
         refs[name] = typed_frame(name, unique.values())
-    return RoundRows(year, round_number, tables, refs)
+    return RoundRows(year, round_number, tables, refs, left_out)
 
 
 # --- from the API's JSON --------------------------------------------------------------------
@@ -116,7 +126,7 @@ def _round_rows(year: int, round_number: int, rows: dict[str, list[dict]],
 def parse_time(text: str | None) -> pd.Timedelta | None:
     """A lap or qualifying time as the API writes it ("1:36.236", "36.236", "1:33:56.736");
     "" or None: no time."""
-    if text is None or text == "":
+    if text in _NO_VALUE:
         return None
     parts = text.split(":")
     try:
@@ -128,12 +138,26 @@ def parse_time(text: str | None) -> pd.Timedelta | None:
     return pd.Timedelta(hours=hours, minutes=minutes, seconds=seconds).round("ms")
 
 
+# Jolpica's API writes a NULL it does not leave out as the text "None" (``str(None)``).
+_NO_VALUE = (None, "", "None")
+
+
+def _garbled_or_time(text: str | None) -> pd.Timedelta | None:
+    """A fastest lap or pit stop duration from the API: Jolpica cuts the last three
+    characters of Python's ``str(timedelta)``, which for a whole number of seconds cuts
+    digits instead of microseconds ("1:31" -> "1", "23" -> ""); such a text (no
+    fraction) is no value (NULL), never a wrong one."""
+    if text in _NO_VALUE or "." not in text:
+        return None
+    return parse_time(text)
+
+
 def _number(text) -> int | None:
-    return None if text is None or text == "" else int(text)
+    return None if text in _NO_VALUE else int(text)
 
 
 def _real(text) -> float | None:
-    return None if text is None or text == "" else float(text)
+    return None if text in _NO_VALUE else float(text)
 
 
 def _api_driver(driver: dict) -> dict:
@@ -158,11 +182,10 @@ def _api_circuit(circuit: dict) -> dict:
 
 
 def _api_race(race: dict) -> dict:
-    start = None
-    if race.get("time"):
-        start = pd.Timestamp(f"{race['date']}T{race['time'].rstrip('Z')}")
+    time = race.get("time")
     return {"race_name": race.get("raceName"), "circuit_id": race["Circuit"]["circuitId"],
-            "race_date": race.get("date"), "race_start_utc": start, "url": race.get("url")}
+            "race_date": race.get("date"), "race_time_utc": time.rstrip("Z") if time else None,
+            "url": race.get("url")}
 
 
 def _api_result(row: dict) -> dict:
@@ -177,7 +200,7 @@ def _api_result(row: dict) -> dict:
             "time_ms": None if millis is None else pd.Timedelta(milliseconds=int(millis)),
             "fastest_lap_rank": _number(fastest.get("rank")),
             "fastest_lap_number": _number(fastest.get("lap")),
-            "fastest_lap_time_ms": parse_time(fastest.get("Time", {}).get("time")),
+            "fastest_lap_time_ms": _garbled_or_time(fastest.get("Time", {}).get("time")),
             "fastest_lap_average_speed_kph": _real(fastest.get("AverageSpeed", {})
                                                    .get("speed"))}
 
@@ -220,7 +243,7 @@ def api_round(race: dict, answers: dict[str, list[dict]]) -> RoundRows:
         rows["history_pit_stops"].append({
             "driver_id": stop["driverId"], "stop": int(stop["stop"]),
             "lap_number": _number(stop.get("lap")), "local_time": stop.get("time"),
-            "duration_ms": parse_time(stop.get("duration"))})
+            "duration_ms": _garbled_or_time(stop.get("duration"))})
     for standing in entries("driverStandings", "DriverStandings"):
         teams = [_api_constructor(team) for team in standing.get("Constructors", ())]
         rows["history_driver_standings"].append({
@@ -320,10 +343,13 @@ def _records(frame: pd.DataFrame) -> list[dict]:
 
 
 def dump_rounds(tables: dict[str, pd.DataFrame], years: Iterable[int] | None = None
-                ) -> Iterator[RoundRows]:
-    """Every round of the dump (of ``years``, if given), season by season: rounds that
-    were cancelled are left out, as the API leaves them out of a season's races."""
+                ) -> Iterator[tuple[tuple[int, int], Callable[[], RoundRows]]]:
+    """Every round of the dump (of ``years``, if given), season by season, as its key and
+    how to map it: a caller maps one round at a time and can set a round that fails
+    aside. Rounds that were cancelled are left out, as the API leaves them out of a
+    season's results."""
     dump = DumpIndex(tables)
+    tables.clear()                      # the index holds the rows; the frames can go
     wanted = None if years is None else set(years)
     seasons = sorted(dump.rows["season"], key=lambda season: int(season["year"]))
     for season in seasons:
@@ -333,7 +359,8 @@ def dump_rounds(tables: dict[str, pd.DataFrame], years: Iterable[int] | None = N
         rounds = [row for row in dump.of("round", "season_id", season["id"])
                   if row["number"] is not None and not _flag(row["is_cancelled"])]
         for round_row in sorted(rounds, key=lambda row: int(row["number"])):
-            yield _dump_round(dump, year, round_row)
+            yield ((year, int(round_row["number"])),
+                   lambda round_row=round_row, year=year: _dump_round(dump, year, round_row))
 
 
 def _dump_round(dump: DumpIndex, year: int, round_row: dict) -> RoundRows:
@@ -358,13 +385,10 @@ def _dump_round(dump: DumpIndex, year: int, round_row: dict) -> RoundRows:
         return flagged[0] if flagged else None
 
     race_sessions = [s for s in sessions if s["type"] == "R"]
-    start = None
-    if race_sessions and _flag(race_sessions[-1]["has_time_data"]) \
-            and race_sessions[-1]["timestamp"]:
-        start = pd.Timestamp(race_sessions[-1]["timestamp"])
     rows["history_races"].append({
         "race_name": round_row["name"], "circuit_id": circuit["reference"],
-        "race_date": round_row["date"], "race_start_utc": start,
+        "race_date": round_row["date"],
+        "race_time_utc": _race_time(race_sessions[-1]) if race_sessions else None,
         "url": round_row["wikipedia"]})
 
     for session_type, table in (("R", "history_results"), ("SR", "history_sprint_results")):
@@ -389,7 +413,7 @@ def _dump_round(dump: DumpIndex, year: int, round_row: dict) -> RoundRows:
             for stop in dump.of("pitstop", "session_entry_id", entry["id"]):
                 lap = dump.by_id["lap"].get(stop["lap_id"]) if stop["lap_id"] else None
                 rows["history_pit_stops"].append({
-                    "driver_id": driver["reference"], "stop": int(stop["number"]),
+                    "driver_id": driver["reference"], "stop": _int(stop["number"]),
                     "lap_number": _int(lap["number"]) if lap else None,
                     "local_time": stop["local_timestamp"],
                     "duration_ms": _api_lap_time(_duration(stop["duration"]))})
@@ -413,6 +437,14 @@ def _dump_round(dump: DumpIndex, year: int, round_row: dict) -> RoundRows:
         "history_drivers": [_dump_driver(driver) for driver in drivers.values()],
         "history_constructors": [_dump_team(team) for team in constructors.values()],
         "history_circuits": [_dump_circuit(circuit)]})
+
+
+def _race_time(session: dict) -> str | None:
+    """The race's start as the API gives it: the UTC time of day of the session's
+    ``timestamp`` when it has one (``has_time_data``)."""
+    if not _flag(session["has_time_data"]) or not session["timestamp"]:
+        return None
+    return pd.Timestamp(session["timestamp"]).tz_convert("UTC").strftime("%H:%M:%S")
 
 
 def _int(text) -> int | None:
@@ -449,9 +481,10 @@ def _dump_result(entry: dict, round_entry: dict, driver: dict, team: dict,
 def _dump_qualifying(dump: DumpIndex, sessions: list[dict], entry_people, fastest_lap
                      ) -> list[dict]:
     qualifying = [s for s in sessions if s["type"].startswith("Q")]
-    # in the order the sessions took place: a round entry's last one gives its position
+    # in the order the sessions took place (Q1, Q2, Q3 often share one timestamp): a round
+    # entry's last one gives its position
     qualifying.sort(key=lambda s: (s["timestamp"] is None, s["timestamp"] or "",
-                                   int(s["id"])))
+                                   _PART_ORDER.get(s["type"], 0), int(s["id"])))
     by_round_entry: dict[str, list[tuple[dict, dict]]] = {}
     for session in qualifying:
         for entry in dump.of("sessionentry", "session_id", session["id"]):
@@ -467,8 +500,9 @@ def _dump_qualifying(dump: DumpIndex, sessions: list[dict], entry_people, fastes
         for session, entry in entries:
             lap = fastest_lap(entry["id"])
             time = _api_lap_time(_duration(lap["time"])) if lap else None
-            part = session["type"] if session["type"] in ("Q1", "Q2", "Q3") else (
-                "Q1" if "q1_ms" not in row else "Q2")
+            # an older single session fills Q1 while it has no time, then Q2 (as the API)
+            part = session["type"] if session["type"] in _PART_ORDER else (
+                "Q1" if row.get("q1_ms") is None else "Q2")
             row[f"{part.lower()}_ms"] = time
         rows.append(row)
     return rows

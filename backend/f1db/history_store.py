@@ -12,9 +12,10 @@ concurrent runs (or Cloud Run tasks) never both insert the same keys.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 import pandas as pd
-from sqlalchemy import Connection, delete, select
+from sqlalchemy import Connection, delete, exists, select
 
 from .claims import wait_for_lock
 from .history_rows import REFERENCE_TABLES, ROUND_TABLES, RoundRows, stored_columns
@@ -28,14 +29,34 @@ def _table(name: str):
     return Base.metadata.tables[name]
 
 
-def stored_digests(connection: Connection, years=None) -> dict[tuple[int, int], str]:
-    """(year, round) -> the digest of the round's stored rows."""
-    races = _table("history_races")
-    query = select(races.c.year, races.c.round_number, races.c.digest)
+@dataclass(frozen=True)
+class StoredRound:
+    """What is stored of a round: its rows' digest, the dump they came from (None: the
+    API), and whether it has race results."""
+
+    digest: str
+    dump_date: dt.date | None
+    has_results: bool
+
+
+def stored_rounds(connection: Connection, years=None) -> dict[tuple[int, int], StoredRound]:
+    """(year, round) -> what is stored of it."""
+    races, results = _table("history_races"), _table("history_results")
+    has_results = exists().where(results.c.year == races.c.year,
+                                 results.c.round_number == races.c.round_number)
+    query = select(races.c.year, races.c.round_number, races.c.digest, races.c.dump_date,
+                   has_results)
     if years is not None:
         query = query.where(races.c.year.in_(list(years)))
-    return {(year, round_number): digest
-            for year, round_number, digest in connection.execute(query)}
+    return {(year, round_number): StoredRound(digest, _as_date(dump_date), bool(results_there))
+            for year, round_number, digest, dump_date, results_there in
+            connection.execute(query)}
+
+
+def _as_date(value) -> dt.date | None:
+    if value is None or isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return value
+    return pd.Timestamp(value).date()
 
 
 def replace_round(connection: Connection, rows: RoundRows, *, source: str,

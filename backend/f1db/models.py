@@ -700,7 +700,7 @@ class HistoryRace(HistoryRoundMixin, Base):
     race_name: Mapped[str | None] = history_column("text")
     circuit_id: Mapped[str | None] = history_column("text")
     race_date: Mapped[dt.date | None] = history_column("date")
-    race_start_utc: Mapped[dt.datetime | None] = history_column("timestamp_utc")
+    race_time_utc: Mapped[str | None] = history_column("text")
     url: Mapped[str | None] = history_column("text")
     source: Mapped[str] = mapped_column(String(10), info={"kind": "text", "ledger": True})
     dump_date: Mapped[dt.date | None] = mapped_column(Date, info={"kind": "date",

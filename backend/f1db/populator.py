@@ -202,18 +202,22 @@ class DatabasePopulator:
             self._open()
             require_current_schema(self.database)
         summary.database = self.database.describe()
-        if source == "api" or dump_file is None:
+        if source == "api":
             self.source.start()
         run = HistoryRun(self.database.engine, self.source, years=years, summary=summary,
-                         clock=self.clock, force=force, today=today)
+                         clock=self.clock, force=force, today=today,
+                         policy=self._retry_policy())
         requests_before = self.source.requests
         try:
             if source == "dump":
-                run.from_dump(None if dump_file is None else Path(dump_file), http=http)
+                run.from_dump(None if dump_file is None else Path(dump_file), http=http,
+                              offline=self.source.offline)
             else:
                 run.from_api()
         except Interrupted as stop:
             summary.stopped = stop
+        except RunAborted as error:             # a spent budget with --no-wait
+            summary.aborted = error
         summary.requests += self.source.requests - requests_before
         return summary
 

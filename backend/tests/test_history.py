@@ -11,6 +11,7 @@ by the replay transport; FastF1 runs online against it.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import io
 import json
@@ -21,6 +22,7 @@ import pytest
 from pandas.testing import assert_frame_equal
 from sqlalchemy import create_engine, text
 
+from f1db.errors import UsageError
 from f1db.history_rows import parse_time
 from f1db.models import HISTORY_TABLES
 from f1db.populator import DatabasePopulator
@@ -34,6 +36,7 @@ TODAY = dt.date(2026, 12, 5)
 LEDGER_COLUMNS = ("source", "dump_date", "stored_at_utc")
 DUMP_DATE = dt.date(2026, 11, 20)
 DUMP_BYTES_URL = "https://files.jolpi.ca/dumps/jolpica-f1-csv-2026-11-20.zip"
+JOLPICA = "https://api.jolpi.ca/ergast/f1"
 
 
 @pytest.fixture(scope="module")
@@ -53,10 +56,10 @@ def years_of(rounds) -> tuple[int, ...]:
 
 
 def load(database_url, tmp_path, source="dump", *, years=None, responses=None, faults=None,
-         **options):
+         offline=False, **options):
     """One history run; (summary, URLs requested)."""
     populator = DatabasePopulator(years or 2023, database_url=database_url,
-                                  cache_dir=tmp_path / "fastf1-cache")
+                                  cache_dir=tmp_path / "fastf1-cache", offline=offline)
     (tmp_path / "fastf1-cache").mkdir(exist_ok=True)
     with restoring_fastf1_cache(), unthrottled(), serving(responses or {}, faults) as replay:
         try:
@@ -386,3 +389,62 @@ def test_populate_db_history_file_stores_once_and_a_damaged_one_is_one_line(roun
     assert "not a readable zip" in broken.stderr
     missing = populate(tmp_path, "--history-file", tmp_path / "nope.zip", "--database-url", url)
     assert "does not exist" in assert_one_line_error(missing)
+
+
+# --- the edges of the dump and the API ------------------------------------------------------
+
+def test_rounds_after_the_dump_was_made_are_left_to_the_api_and_never_emptied(
+        rounds, database_url, tmp_path):
+    """A dump made on 2023-04-01 cannot hold the race of 2023-04-30; and a round the API
+    stored with its results is never replaced by a dump's round without them."""
+    bahrain = [r for r in rounds if (r.year, r.number) == (2023, 1)]
+    summary, _ = load(database_url, tmp_path, "api", years=(2023,),
+                      responses=api_responses(bahrain))
+    assert summary.new == [(2023, 1)], summary.render()
+
+    early = tmp_path / "jolpica-f1-csv-2023-04-01.zip"
+    results_before = len(bahrain[0].results)
+    without = copy.deepcopy(rounds)             # a dump from before Jolpica had the race
+    for made in without:
+        if (made.year, made.number) == (2023, 1):
+            made.results, made.laps, made.pit_stops = [], [], []
+    early.write_bytes(dump_zip(without))
+    summary, _ = load(database_url, tmp_path, dump_file=early)
+    assert summary.exit_code == 0, summary.render()
+    assert summary.not_in_dump == 1                      # 2023 round 4 (2023-04-30)
+    assert summary.kept == 1                             # 2023 round 1 keeps its results
+    assert sorted(summary.new) == [(1979, 1), (2022, 2)]
+    stored = history(database_url)
+    assert len(stored["history_results"].query("year == 2023")) == results_before
+    assert not len(stored["history_races"].query("year == 2023 and round_number == 4"))
+
+
+def test_a_round_that_does_not_map_is_named_and_the_others_are_stored(rounds, database_url,
+                                                                      tmp_path):
+    season = [r for r in rounds if r.year == 2023]
+    responses = api_responses(season)
+    # round 1: a lap count that is not a number; round 4: a sprint entry without position
+    bahrain = normalise_url(f"{JOLPICA}/2023/1/results.json?limit=100")
+    status, headers, body = responses[bahrain]
+    responses[bahrain] = (status, headers, body.replace(b'"laps":"57"', b'"laps":"57 laps"', 1))
+    baku = normalise_url(f"{JOLPICA}/2023/4/sprint.json?limit=100")
+    status, headers, body = responses[baku]
+    responses[baku] = (status, headers, body.replace(b'"position":"20"', b'"position":"None"'))
+    summary, _ = load(database_url, tmp_path, "api", years=(2023,), responses=responses)
+    assert summary.exit_code == 1
+    assert list(summary.failed) == ["2023 round 1"]
+    assert "ValueError" in summary.failed["2023 round 1"]
+    assert summary.new == [(2023, 4)]
+    assert summary.left_out == {"history_sprint_results": 1}
+    assert "failed 2023 round 1" in summary.render()
+    assert "left out: history_sprint_results 1" in summary.render()
+
+
+def test_offline_the_dump_downloaded_before_is_used(rounds, database_url, tmp_path):
+    with pytest.raises(UsageError, match="no Jolpica dump was downloaded"):
+        load(database_url, tmp_path, offline=True)
+    load(database_url, tmp_path, responses=dump_responses(dump_zip(rounds)))
+    wipe_history(database_url)
+    summary, requested = load(database_url, tmp_path, offline=True)
+    assert requested == [] and summary.dump_date == DUMP_DATE
+    assert len(summary.new) == len(rounds)

@@ -22,9 +22,9 @@ from collections import Counter
 from pathlib import Path
 
 from ..claims import writing_transaction
-from ..errors import FetchError, TransientError
+from ..errors import F1DBError, FetchError, TransientError
 from ..history_rows import DUMP_COLUMNS, RoundRows, api_round, dump_rounds, merged_references
-from ..history_store import LOCK, merge_references, replace_round, stored_digests
+from ..history_store import LOCK, merge_references, replace_round, stored_rounds
 from ..sources import jolpica_dump
 from ..sources.fastf1_source import FastF1RateLimited
 from .session_job import database_errors_classified
@@ -49,16 +49,22 @@ class HistorySummary:
     new: list[tuple[int, int]] = dataclasses.field(default_factory=list)
     replaced: list[tuple[int, int]] = dataclasses.field(default_factory=list)
     unchanged: int = 0
+    kept: int = 0                                # stored rounds that have more than these
     not_run_yet: int = 0
+    not_in_dump: int = 0                         # rounds of the dump's last days
+    left_out: Counter = dataclasses.field(default_factory=Counter)   # rows without a key
     failed: dict[str, str] = dataclasses.field(default_factory=dict)
     rows: Counter = dataclasses.field(default_factory=Counter)
     requests: int = 0
     stopped: BaseException | None = None         # the stop signal that ended the run
+    aborted: Exception | None = None             # what ended it early (a spent budget)
 
     @property
     def exit_code(self) -> int:
         if self.stopped is not None:
             return self.stopped.exit_code
+        if self.aborted is not None:
+            return self.aborted.exit_code
         return 1 if self.failed else 0
 
     def source_text(self) -> str:
@@ -73,13 +79,21 @@ class HistorySummary:
         lines = [f"History ({years}) from {self.source_text()} into {self.database}:",
                  f"  rounds: {len(self.new)} new, {len(self.replaced)} replaced (corrected "
                  f"by Jolpica), {self.unchanged} unchanged, {self.not_run_yet} not run yet"
+                 + (f", {self.not_in_dump} after the dump was made (--history api has them)"
+                    if self.not_in_dump else "")
+                 + (f", {self.kept} kept (what is stored has more)" if self.kept else "")
                  + (f", {len(self.failed)} failed" if self.failed else "")]
         if self.rows:
             lines.append("  rows written: " + ", ".join(
                 f"{name} {count}" for name, count in self.rows.items() if count))
+        if self.left_out:
+            lines.append("  rows Jolpica has without a position or key, left out: " + ", ".join(
+                f"{name} {count}" for name, count in self.left_out.items()))
         if self.stopped is not None:
             lines.append(f"  stopped by {self.stopped}: the rounds written so far are kept; "
                          f"run again to go on")
+        if self.aborted is not None:
+            lines.append(f"  ended early: {self.aborted}; the rounds written so far are kept")
         for round_name, reason in self.failed.items():
             lines.append(f"  failed {round_name}: {reason}")
         lines.append(f"  {jolpica_dump.LICENCE}")
@@ -93,39 +107,57 @@ class HistorySummary:
                 "dump_file": self.dump_file, "downloaded": self.downloaded,
                 "rounds_new": [list(key) for key in self.new],
                 "rounds_replaced": [list(key) for key in self.replaced],
-                "rounds_unchanged": self.unchanged, "rounds_not_run_yet": self.not_run_yet,
+                "rounds_unchanged": self.unchanged, "rounds_kept": self.kept,
+                "rounds_not_run_yet": self.not_run_yet,
+                "rounds_after_the_dump": self.not_in_dump, "rows_left_out": dict(self.left_out),
                 "rounds_failed": dict(self.failed), "rows_written": dict(self.rows),
                 "licence": jolpica_dump.LICENCE, "exit_code": self.exit_code}
 
 
 class HistoryRun:
-    """One history run against an open database (``engine``) and a FastF1 source."""
+    """One history run against an open database (``engine``) and a FastF1 source.
+
+    Each round is mapped and written on its own: a round whose rows cannot be mapped or
+    stored is named in the summary (and tried again by the next run) while the others are
+    written; a transient database fault is retried with ``policy``.
+    """
 
     def __init__(self, engine, source, *, years, summary: HistorySummary, clock,
-                 force: bool = False, today: dt.date | None = None):
+                 force: bool = False, today: dt.date | None = None, policy=None):
         self.engine, self.source, self.years = engine, source, years
         self.summary, self.clock, self.force = summary, clock, force
+        self.policy = policy
         self.today = today or dt.datetime.now(dt.timezone.utc).date()
 
     # -- the dump ----------------------------------------------------------------------------
 
-    def from_dump(self, dump_file: Path | None, http=None) -> HistorySummary:
-        dump = self._dump(dump_file, http)
-        tables = jolpica_dump.read_tables(dump, DUMP_COLUMNS)
-        rounds = [rows for rows in dump_rounds(tables, self.years) if self._has_run(rows)]
-        self._store(rounds, source="dump", dump_date=dump.dump_date)
+    def from_dump(self, dump_file: Path | None, http=None, *, offline: bool = False
+                  ) -> HistorySummary:
+        dump = self._dump(dump_file, http, offline=offline)
+        season, batch = None, []
+        for key, mapped in dump_rounds(jolpica_dump.read_tables(dump, DUMP_COLUMNS),
+                                       self.years):
+            if key[0] != season:
+                self._store(batch, source="dump", dump_date=dump.dump_date)
+                season, batch = key[0], []
+            rows = self._mapped(key, mapped)
+            if rows is not None and self._in_dump(rows, dump.dump_date):
+                batch.append(rows)
+        self._store(batch, source="dump", dump_date=dump.dump_date)
         return self.summary
 
-    def _dump(self, dump_file: Path | None, http) -> jolpica_dump.DumpFile:
+    def _dump(self, dump_file: Path | None, http, *, offline: bool) -> jolpica_dump.DumpFile:
+        folder = self.source.cache_dir / DUMP_FOLDER
         if dump_file is not None:
             dump = jolpica_dump.local_dump(Path(dump_file))
+        elif offline:
+            dump = jolpica_dump.newest_local_dump(folder)
         else:
             import requests
 
-            http = http or requests.Session()
-            info = jolpica_dump.fetch_manifest(http)
-            dump = jolpica_dump.download(http, info, self.source.cache_dir / DUMP_FOLDER,
-                                         sleep=self.clock.sleep)
+            with (http or requests.Session()) as session:
+                info = jolpica_dump.fetch_manifest(session)
+                dump = jolpica_dump.download(session, info, folder, sleep=self.clock.sleep)
             self.summary.requests += 2 if dump.downloaded else 1
             if dump.downloaded:
                 log.warning("Downloaded Jolpica's CSV dump of %s to %s. %s",
@@ -135,6 +167,18 @@ class HistoryRun:
         self.summary.downloaded = dump.downloaded
         return dump
 
+    def _in_dump(self, rows: RoundRows, dump_date: dt.date | None) -> bool:
+        """Whether the dump can hold the round: run by today and, for a dated dump, before
+        the dump was made (a round of the dump's last days may be half there)."""
+        date = _race_date(rows)
+        if date is not None and date > self.today:
+            self.summary.not_run_yet += 1
+            return False
+        if date is not None and dump_date is not None and date >= dump_date:
+            self.summary.not_in_dump += 1
+            return False
+        return True
+
     # -- the API -----------------------------------------------------------------------------
 
     def from_api(self) -> HistorySummary:
@@ -142,8 +186,9 @@ class HistoryRun:
             races = self._asking(lambda: self.source.history_races(year))
             with self.engine.connect() as connection:
                 complete = self._complete_rounds(connection, year)
-            rounds = []
             for race in races:
+                if not race.get("round") or not race.get("date"):
+                    continue                  # a race without a round number or date
                 key = (year, int(race["round"]))
                 if dt.date.fromisoformat(race["date"]) > self.today:
                     self.summary.not_run_yet += 1
@@ -153,11 +198,12 @@ class HistoryRun:
                     continue
                 try:
                     answers = self._asking(lambda: self.source.history_round(*key))
-                    rounds.append(api_round(race, answers))
                 except (FetchError, TransientError) as error:
-                    self.summary.failed[f"{key[0]} round {key[1]}"] = str(error)
-                    log.warning("%s round %s: %s (retried by the next run)", *key, error)
-            self._store(rounds, source="api", dump_date=None)
+                    self._failed(key, error)
+                    continue
+                rows = self._mapped(key, lambda: api_round(race, answers))
+                if rows is not None:
+                    self._store([rows], source="api", dump_date=None)   # each as it comes
         return self.summary
 
     def _asking(self, ask):
@@ -179,41 +225,85 @@ class HistoryRun:
                      "WHERE s.year = r.year AND s.round_number = r.round_number)")
         return {tuple(row) for row in connection.execute(query, {"year": year})}
 
-    # -- writing -----------------------------------------------------------------------------
+    # -- each round --------------------------------------------------------------------------
 
-    def _has_run(self, rows: RoundRows) -> bool:
-        race = rows.tables["history_races"]
-        date = race["race_date"].iloc[0] if len(race) else None
-        if date is not None and not _missing(date) and date.date() > self.today:
-            self.summary.not_run_yet += 1
-            return False
-        return True
+    def _mapped(self, key: tuple[int, int], mapped) -> RoundRows | None:
+        """The round's rows, or None when Jolpica's rows for it cannot be mapped (named in
+        the summary; the other rounds go on)."""
+        try:
+            rows = mapped()
+        except (F1DBError, KeyError, ValueError, TypeError) as error:
+            self._failed(key, error)
+            return None
+        self.summary.left_out.update(rows.left_out)
+        return rows
+
+    def _failed(self, key: tuple[int, int], error: BaseException) -> None:
+        reason = (str(error) if isinstance(error, F1DBError)
+                  else f"Jolpica's rows do not map ({type(error).__name__}: {error})")
+        self.summary.failed[f"{key[0]} round {key[1]}"] = reason
+        log.warning("%s round %s: %s (tried again by the next run)", *key, reason)
 
     def _store(self, rounds: list[RoundRows], *, source: str, dump_date) -> None:
         """The drivers, constructors and circuits of ``rounds``, then each changed round in
-        its own transaction."""
+        its own transaction. A round stored from a newer dump, or stored with results that
+        these rows lack, is kept as it is."""
         if not rounds:
             return
-        with database_errors_classified():
-            with writing_transaction(self.engine, LOCK) as connection:
-                self.summary.rows.update(merge_references(connection,
-                                                          merged_references(rounds)))
-            with self.engine.connect() as connection:
-                stored = stored_digests(connection, {rows.year for rows in rounds})
-            for rows in rounds:
-                digest = rows.digest()
-                if stored.get(rows.key) == digest:
-                    self.summary.unchanged += 1
-                    continue
-                with writing_transaction(self.engine, LOCK) as connection:
-                    written = replace_round(connection, rows, source=source,
-                                            dump_date=dump_date, now=_utc(self.clock.time()),
-                                            digest=digest)
-                self.summary.rows.update(written)
-                (self.summary.replaced if rows.key in stored else self.summary.new).append(
-                    rows.key)
-        log.info("history: %d rounds written, %d unchanged",
-                 len(self.summary.new) + len(self.summary.replaced), self.summary.unchanged)
+        self._writing(lambda connection: self.summary.rows.update(
+            merge_references(connection, merged_references(rounds))))
+        with database_errors_classified(), self.engine.connect() as connection:
+            stored = stored_rounds(connection, {rows.year for rows in rounds})
+        for rows in rounds:
+            digest = rows.digest()
+            before = stored.get(rows.key)
+            if before is not None and before.digest == digest:
+                self.summary.unchanged += 1
+                continue
+            if before is not None and not self.force and _less_than(before, rows, dump_date):
+                self.summary.kept += 1
+                continue
+            try:
+                written = self._writing(lambda connection: replace_round(
+                    connection, rows, source=source, dump_date=dump_date,
+                    now=_utc(self.clock.time()), digest=digest))
+            except F1DBError as error:
+                self._failed(rows.key, error)
+                continue
+            self.summary.rows.update(written)
+            (self.summary.replaced if before is not None else self.summary.new).append(
+                rows.key)
+
+    def _writing(self, write):
+        """``write(connection)`` in a transaction holding the history lock; a transient
+        database fault is retried with the run's policy."""
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                with database_errors_classified():
+                    with writing_transaction(self.engine, LOCK) as connection:
+                        return write(connection)
+            except TransientError as error:
+                if self.policy is None or not self.policy.retry("history", error, attempt):
+                    raise
+
+
+def _less_than(before, rows: RoundRows, dump_date: dt.date | None) -> bool:
+    """Whether ``rows`` would replace a round with less: one stored from a newer dump, or
+    stored with race results that ``rows`` has none of (an older dump, a round the API
+    filled after the dump was made)."""
+    if dump_date is not None and before.dump_date is not None and before.dump_date > dump_date:
+        return True
+    return before.has_results and rows.tables["history_results"].empty
+
+
+def _race_date(rows: RoundRows) -> dt.date | None:
+    import pandas as pd
+
+    race = rows.tables["history_races"]
+    value = race["race_date"].iloc[0] if len(race) else None
+    return None if value is None or pd.isna(value) else pd.Timestamp(value).date()
 
 
 def _utc(seconds: float) -> dt.datetime:

@@ -14,7 +14,6 @@ missing table or column is one clear error, as is a corrupt or truncated zip.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import hashlib
 import io
@@ -27,6 +26,7 @@ import zipfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 import pandas as pd
 
@@ -126,11 +126,17 @@ def download(http, info: DumpInfo, directory: Path, *, sleep=time.sleep) -> Dump
     SHA-256 is used as it is. A failed or interrupted attempt is retried (the temporary
     file deleted), up to DOWNLOAD_ATTEMPTS."""
     directory.mkdir(parents=True, exist_ok=True)
+    for stale in directory.glob(".*.partial"):    # left by a download that was killed
+        stale.unlink(missing_ok=True)
     name = f"jolpica-f1-csv-{info.dump_date or 'undated'}.zip"
     final = directory / name
-    if info.sha256 and final.is_file() and file_sha256(final) == info.sha256:
-        log.info("Jolpica dump %s already downloaded (SHA-256 matches)", final)
-        return DumpFile(final, info.dump_date, info.sha256)
+    if final.is_file() and _already_there(final, info):
+        log.info("Jolpica dump %s already downloaded", final)
+        return DumpFile(final, info.dump_date, file_sha256(final))
+    if not info.sha256:
+        log.warning("Jolpica's manifest gives no SHA-256 for the dump: it is checked by its "
+                    "size%s and by reading the zip", "" if info.size is None else
+                    f" ({info.size} bytes)")
     problem = ""
     for attempt in range(1, DOWNLOAD_ATTEMPTS + 1):
         partial = directory / f".{name}.{os.getpid()}.partial"
@@ -157,13 +163,31 @@ def download(http, info: DumpInfo, directory: Path, *, sleep=time.sleep) -> Dump
                      f"attempts ({problem}); nothing was stored: try again later")
 
 
+def _already_there(path: Path, info: DumpInfo) -> bool:
+    """A dump downloaded before is this one: the same SHA-256, or (a manifest without one)
+    the same dated name and size."""
+    if info.sha256:
+        return file_sha256(path) == info.sha256
+    return info.dump_date is not None and info.size == path.stat().st_size
+
+
+def newest_local_dump(directory: Path) -> DumpFile:
+    """``--offline``: the newest dump downloaded before (no network)."""
+    dumps = sorted(directory.glob("jolpica-f1-csv-*.zip")) if directory.is_dir() else []
+    if not dumps:
+        raise UsageError(f"offline, and no Jolpica dump was downloaded into {directory} "
+                         f"yet: run once online or give one with --history-file",
+                         parameter="offline")
+    return local_dump(dumps[-1])
+
+
 def _download_to(http, url: str, path: Path) -> str:
     import requests
 
     sha = hashlib.sha256()
     response = _get(http, url, stream=True)
     try:
-        with open(path, "wb") as out:
+        with response, open(path, "wb") as out:
             for chunk in response.iter_content(_CHUNK):
                 sha.update(chunk)
                 out.write(chunk)
@@ -231,8 +255,8 @@ def _read_csv(archive: zipfile.ZipFile, member: str, wanted: tuple[str, ...],
               dump_name: str) -> pd.DataFrame:
     try:
         with archive.open(member) as raw:
-            reader = csv.reader(io.TextIOWrapper(raw, encoding="utf-8", newline=""))
-            header = next(reader, None)
+            records = postgres_csv(io.TextIOWrapper(raw, encoding="utf-8", newline=""))
+            header = next(records, None)
             if header is None:
                 raise DumpError(f"{member} in {dump_name} is empty: download the dump again")
             missing = [name for name in wanted if name not in header]
@@ -241,10 +265,61 @@ def _read_csv(archive: zipfile.ZipFile, member: str, wanted: tuple[str, ...],
                                 f"{', '.join(missing)}: the dump's format changed; this "
                                 f"version cannot read it")
             positions = [header.index(name) for name in wanted]
-            rows = [[(row[i] or None) for i in positions] for row in reader]
-    except (zipfile.BadZipFile, EOFError, zlib.error, UnicodeDecodeError, csv.Error,
+            rows = [[row[i] for i in positions] for row in records]
+    except (zipfile.BadZipFile, EOFError, zlib.error, UnicodeDecodeError, ValueError,
             IndexError) as error:
         raise DumpError(f"{member} in {dump_name} is damaged ({type(error).__name__}): "
                         f"download the dump again") from None
     return pd.DataFrame(rows, columns=list(wanted), dtype=object)
 
+
+def postgres_csv(lines) -> Iterator[list[str | None]]:
+    """Records of PostgreSQL's ``COPY ... CSV`` text: an unquoted empty field is NULL
+    (None), a quoted one ``""`` the empty text, as PostgreSQL writes them (Python's csv
+    module cannot tell the two apart). A quoted field may hold commas, doubled quotes and
+    line breaks."""
+    pending = ""
+    for line in lines:
+        line = pending + line
+        if line.count('"') % 2:                 # a quoted field goes on on the next line
+            pending = line
+            continue
+        pending = ""
+        line = line[:-2] if line.endswith("\r\n") else line[:-1] if line.endswith("\n") \
+            else line
+        if '"' not in line:
+            yield [field or None for field in line.split(",")]
+        else:
+            yield _quoted_fields(line)
+    if pending:
+        raise ValueError("a quoted field is not closed")
+
+
+def _quoted_fields(line: str) -> list[str | None]:
+    fields, i, size = [], 0, len(line)
+    while True:
+        if i < size and line[i] == '"':
+            end, text = i + 1, []
+            while True:
+                close = line.index('"', end)
+                text.append(line[end:close])
+                if close + 1 < size and line[close + 1] == '"':
+                    text.append('"')
+                    end = close + 2
+                else:
+                    break
+            fields.append("".join(text))
+            i = close + 1
+        else:
+            comma = line.find(",", i)
+            value = line[i:] if comma < 0 else line[i:comma]
+            fields.append(value or None)
+            i = size if comma < 0 else comma
+        if i >= size:
+            return fields
+        if line[i] != ",":
+            raise ValueError("text after a quoted field")
+        i += 1
+        if i == size:
+            fields.append(None)
+            return fields

@@ -107,7 +107,7 @@ def upgrade() -> None:
     sa.Column('race_name', sa.Text(), nullable=True),
     sa.Column('circuit_id', sa.Text(), nullable=True),
     sa.Column('race_date', sa.Date(), nullable=True),
-    sa.Column('race_start_utc', sa.DateTime(), nullable=True),
+    sa.Column('race_time_utc', sa.Text(), nullable=True),
     sa.Column('url', sa.Text(), nullable=True),
     sa.Column('source', sa.String(length=10), nullable=False),
     sa.Column('dump_date', sa.Date(), nullable=True),
