@@ -15,6 +15,10 @@ import copy
 import datetime as dt
 import io
 import json
+import signal
+import subprocess
+import sys
+import time
 import zipfile
 
 import pandas as pd
@@ -448,3 +452,76 @@ def test_offline_the_dump_downloaded_before_is_used(rounds, database_url, tmp_pa
     summary, requested = load(database_url, tmp_path, offline=True)
     assert requested == [] and summary.dump_date == DUMP_DATE
     assert len(summary.new) == len(rounds)
+
+
+# --- killed and stopped -------------------------------------------------------------------
+
+def many_rounds(rounds, seasons: int = 12) -> list:
+    """The Bahrain round as every round of ``seasons`` seasons (copies, SYNTHETIC): a dump
+    large enough to be stopped midway."""
+    bahrain = [r for r in rounds if (r.year, r.number) == (2023, 1)][0]
+    made = []
+    for year in range(2000, 2000 + seasons):
+        for number in range(1, 11):
+            copied = copy.deepcopy(bahrain)
+            copied.race["season"], copied.race["round"] = str(year), str(number)
+            copied.race["date"] = f"{year}-05-{number:02d}"
+            made.append(copied)
+    return made
+
+
+@pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGTERM])
+def test_a_run_killed_or_stopped_midway_keeps_whole_rounds_and_the_next_run_completes(
+        rounds, database_url, tmp_path, how):
+    from support.entry_scripts import POPULATE, script_env
+
+    made = many_rounds(rounds)
+    dump = tmp_path / "jolpica-f1-csv-2026-11-20.zip"
+    dump.write_bytes(dump_zip(made))
+    command = [sys.executable, str(POPULATE), "--history-file", str(dump), "--database-url",
+               database_url, "--log-file", str(tmp_path / "log"), "--quiet"]
+    process = subprocess.Popen(command, cwd=tmp_path, env=script_env(),
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    engine = create_engine(database_url)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and process.poll() is None:
+            with engine.connect() as connection:
+                try:
+                    stored = connection.execute(text("SELECT count(*) FROM history_races")
+                                                ).scalar()
+                except Exception:            # the schema is being created
+                    stored = 0
+            if stored >= 5:
+                break
+            time.sleep(0.05)
+        assert process.poll() is None, "the run ended before it could be stopped"
+        process.send_signal(how)
+        out, err = process.communicate(timeout=60)
+        with engine.connect() as connection:
+            per_round = connection.execute(text(
+                "SELECT r.year, r.round_number, (SELECT count(*) FROM history_results x "
+                "WHERE x.year = r.year AND x.round_number = r.round_number), "
+                "(SELECT count(*) FROM history_lap_times x WHERE x.year = r.year "
+                "AND x.round_number = r.round_number) FROM history_races r")).fetchall()
+            orphans = connection.execute(text(
+                "SELECT count(*) FROM history_lap_times x WHERE NOT EXISTS (SELECT 1 FROM "
+                "history_races r WHERE r.year = x.year AND r.round_number = x.round_number)"
+            )).scalar()
+    finally:
+        engine.dispose()
+    assert 5 <= len(per_round) < len(made)
+    whole = (len(made[0].results), sum(len(lap["Timings"]) for lap in made[0].laps))
+    assert all(tuple(row[2:]) == whole for row in per_round)    # every stored round whole
+    assert orphans == 0                                         # and nothing half-stored
+    if how == signal.SIGTERM:
+        assert process.returncode == 143, err
+        assert "Traceback" not in err and "stopped by SIGTERM" in (out + err)
+    else:
+        assert process.returncode == -signal.SIGKILL
+
+    summary, _ = load(database_url, tmp_path, dump_file=dump)
+    assert summary.exit_code == 0, summary.render()
+    assert len(summary.new) == len(made) - len(per_round)
+    assert summary.unchanged == len(per_round)
+    assert len(history(database_url)["history_races"]) == len(made)
