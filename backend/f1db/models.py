@@ -629,13 +629,13 @@ class EventSession(Base):
 
 # --- Jolpica's history (1950 on): the Ergast API's shape, one source per table -------------
 
-def history_column(kind: str, *, key: bool = False, sql_type=None):
+def history_column(kind: str, *, key: bool = False, sql_type=None, sort_order: int = 0):
     """A column of a history table: its storage ``kind`` (models.KINDS); ``key`` marks the
     natural key. Its values are Jolpica's, mapped by ``history_rows`` from the API's JSON
     or from the CSV dump alike (docs/DATA.md, "History tables")."""
     assert kind in KINDS, kind
     return mapped_column((sql_type or _SQL_TYPES[kind])(), primary_key=key, nullable=not key,
-                         info={"kind": kind})
+                         sort_order=sort_order, info={"kind": kind})
 
 
 class HistoryRoundMixin:
@@ -778,30 +778,29 @@ class HistoryPitStop(HistoryRoundMixin, Base):
     duration_ms: Mapped[int | None] = history_column("duration_ms")
 
 
-class HistoryDriverStanding(HistoryRoundMixin, Base):
+class _HistoryStandingColumns(HistoryRoundMixin):
+    position: Mapped[int | None] = history_column("integer")
+    position_text: Mapped[str | None] = history_column("text")
+    points: Mapped[float | None] = history_column("real")
+    wins: Mapped[int | None] = history_column("integer")
+
+
+class HistoryDriverStanding(_HistoryStandingColumns, Base):
     """The drivers' championship after the round (the API's ``DriverStandings``)."""
 
     __tablename__ = "history_driver_standings"
 
     driver_id: Mapped[str] = history_column("text", key=True)
-    position: Mapped[int | None] = history_column("integer")
-    position_text: Mapped[str | None] = history_column("text")
-    points: Mapped[float | None] = history_column("real")
-    wins: Mapped[int | None] = history_column("integer")
-    constructor_ids: Mapped[str | None] = history_column("json_list")
+    constructor_ids: Mapped[str | None] = history_column("json_list", sort_order=1)
 
 
-class HistoryConstructorStanding(HistoryRoundMixin, Base):
+class HistoryConstructorStanding(_HistoryStandingColumns, Base):
     """The constructors' championship after the round (the API's
     ``ConstructorStandings``; Jolpica has it from 1958)."""
 
     __tablename__ = "history_constructor_standings"
 
     constructor_id: Mapped[str] = history_column("text", key=True)
-    position: Mapped[int | None] = history_column("integer")
-    position_text: Mapped[str | None] = history_column("text")
-    points: Mapped[float | None] = history_column("real")
-    wins: Mapped[int | None] = history_column("integer")
 
 
 FACT_MODELS = (Result, Lap, Weather, Telemetry, Position, SessionStatus, TrackStatus,

@@ -20,6 +20,28 @@ branch_labels = None
 depends_on = None
 
 
+def _result_columns() -> list:
+    """The columns of a race result and of a sprint result (the same)."""
+    return [
+        sa.Column('year', sa.SmallInteger(), nullable=False),
+        sa.Column('round_number', sa.SmallInteger(), nullable=False),
+        sa.Column('position', sa.Integer(), nullable=False),
+        sa.Column('position_text', sa.Text(), nullable=True),
+        sa.Column('car_number', sa.Integer(), nullable=True),
+        sa.Column('driver_id', sa.Text(), nullable=True),
+        sa.Column('constructor_id', sa.Text(), nullable=True),
+        sa.Column('grid', sa.Integer(), nullable=True),
+        sa.Column('laps', sa.Integer(), nullable=True),
+        sa.Column('status', sa.Text(), nullable=True),
+        sa.Column('points', sa.Float(), nullable=True),
+        sa.Column('time_ms', sa.BigInteger(), nullable=True),
+        sa.Column('fastest_lap_rank', sa.Integer(), nullable=True),
+        sa.Column('fastest_lap_number', sa.Integer(), nullable=True),
+        sa.Column('fastest_lap_time_ms', sa.BigInteger(), nullable=True),
+        sa.Column('fastest_lap_average_speed_kph', sa.Float(), nullable=True),
+    ]
+
+
 def upgrade() -> None:
     op.create_table('history_circuits',
     sa.Column('circuit_id', sa.Text(), nullable=False),
@@ -115,44 +137,10 @@ def upgrade() -> None:
     sa.Column('stored_at_utc', sa.DateTime(), nullable=False),
     sa.PrimaryKeyConstraint('year', 'round_number', name=op.f('pk_history_races'))
     )
-    op.create_table('history_results',
-    sa.Column('year', sa.SmallInteger(), nullable=False),
-    sa.Column('round_number', sa.SmallInteger(), nullable=False),
-    sa.Column('position', sa.Integer(), nullable=False),
-    sa.Column('position_text', sa.Text(), nullable=True),
-    sa.Column('car_number', sa.Integer(), nullable=True),
-    sa.Column('driver_id', sa.Text(), nullable=True),
-    sa.Column('constructor_id', sa.Text(), nullable=True),
-    sa.Column('grid', sa.Integer(), nullable=True),
-    sa.Column('laps', sa.Integer(), nullable=True),
-    sa.Column('status', sa.Text(), nullable=True),
-    sa.Column('points', sa.Float(), nullable=True),
-    sa.Column('time_ms', sa.BigInteger(), nullable=True),
-    sa.Column('fastest_lap_rank', sa.Integer(), nullable=True),
-    sa.Column('fastest_lap_number', sa.Integer(), nullable=True),
-    sa.Column('fastest_lap_time_ms', sa.BigInteger(), nullable=True),
-    sa.Column('fastest_lap_average_speed_kph', sa.Float(), nullable=True),
-    sa.PrimaryKeyConstraint('year', 'round_number', 'position', name=op.f('pk_history_results'))
-    )
-    op.create_table('history_sprint_results',
-    sa.Column('year', sa.SmallInteger(), nullable=False),
-    sa.Column('round_number', sa.SmallInteger(), nullable=False),
-    sa.Column('position', sa.Integer(), nullable=False),
-    sa.Column('position_text', sa.Text(), nullable=True),
-    sa.Column('car_number', sa.Integer(), nullable=True),
-    sa.Column('driver_id', sa.Text(), nullable=True),
-    sa.Column('constructor_id', sa.Text(), nullable=True),
-    sa.Column('grid', sa.Integer(), nullable=True),
-    sa.Column('laps', sa.Integer(), nullable=True),
-    sa.Column('status', sa.Text(), nullable=True),
-    sa.Column('points', sa.Float(), nullable=True),
-    sa.Column('time_ms', sa.BigInteger(), nullable=True),
-    sa.Column('fastest_lap_rank', sa.Integer(), nullable=True),
-    sa.Column('fastest_lap_number', sa.Integer(), nullable=True),
-    sa.Column('fastest_lap_time_ms', sa.BigInteger(), nullable=True),
-    sa.Column('fastest_lap_average_speed_kph', sa.Float(), nullable=True),
-    sa.PrimaryKeyConstraint('year', 'round_number', 'position', name=op.f('pk_history_sprint_results'))
-    )
+    for table in ("history_results", "history_sprint_results"):
+        op.create_table(table, *_result_columns(),
+                        sa.PrimaryKeyConstraint('year', 'round_number', 'position',
+                                                name=op.f(f'pk_{table}')))
 
 
 def downgrade() -> None:
