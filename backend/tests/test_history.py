@@ -525,3 +525,26 @@ def test_a_run_killed_or_stopped_midway_keeps_whole_rounds_and_the_next_run_comp
     assert len(summary.new) == len(made) - len(per_round)
     assert summary.unchanged == len(per_round)
     assert len(history(database_url)["history_races"]) == len(made)
+
+
+def test_two_runs_on_one_database_at_once_store_each_round_once(rounds, database_url,
+                                                                 tmp_path):
+    from support.entry_scripts import POPULATE, script_env
+
+    made = many_rounds(rounds, seasons=3)
+    dump = tmp_path / "jolpica-f1-csv-2026-11-20.zip"
+    dump.write_bytes(dump_zip(made))
+    command = [sys.executable, str(POPULATE), "--history-file", str(dump), "--database-url",
+               database_url, "--log-file", "", "--quiet"]
+    runs = [subprocess.Popen(command, cwd=tmp_path, env=script_env(), stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    for run in runs:
+        _, err = run.communicate(timeout=180)
+        assert run.returncode == 0, err
+    together = history(database_url)
+    assert len(together["history_races"]) == len(made)
+    wipe_history(database_url)
+    load(database_url, tmp_path, dump_file=dump)
+    alone = history(database_url)
+    for name in HISTORY_TABLES:
+        assert_frame_equal(together[name], alone[name], obj=name)
