@@ -231,12 +231,13 @@ def test_a_rerun_adds_nothing_and_a_corrected_round_is_replaced(rounds, dump_pat
 
 # --- downloading the dump -----------------------------------------------------------------
 
-def dump_responses(zip_bytes: bytes, *, sha: str | None = None, size: int | None = None):
+def dump_responses(zip_bytes: bytes, *, sha: str | None = None, size: int | None = None,
+                   date: dt.date = DUMP_DATE):
     """Jolpica's manifest and the delayed CSV dump (a redirect to the file), as made here:
     SYNTHETIC (the recordings hold neither)."""
     import hashlib
 
-    manifest = {"dumps": [{"type": "csv", "delayed": True, "date": DUMP_DATE.isoformat(),
+    manifest = {"dumps": [{"type": "csv", "delayed": True, "date": date.isoformat(),
                            "sha256": sha or hashlib.sha256(zip_bytes).hexdigest(),
                            "size": size if size is not None else len(zip_bytes),
                            "url": jolpica_dump.DELAYED_CSV_URL}]}
@@ -548,3 +549,26 @@ def test_two_runs_on_one_database_at_once_store_each_round_once(rounds, database
     alone = history(database_url)
     for name in HISTORY_TABLES:
         assert_frame_equal(together[name], alone[name], obj=name)
+
+
+def test_rounds_raced_after_a_downloaded_dump_are_asked_of_the_api(rounds, database_url,
+                                                                   tmp_path):
+    made_early = dump_zip(rounds)               # as if made on 2023-04-01: round 4 after it
+    baku = [r for r in rounds if (r.year, r.number) == (2023, 4)]
+    responses = {**dump_responses(made_early, date=dt.date(2023, 4, 1)),
+                 **api_responses(baku)}
+    summary, requested = load(database_url, tmp_path, years=(2023,), responses=responses)
+    assert summary.exit_code == 0, summary.render()
+    assert summary.not_in_dump == 1 and summary.api_after_dump
+    assert sorted(summary.new) == [(2023, 1), (2023, 4)]
+    assert "asked of Jolpica's API" in summary.render()
+    assert any("/2023/4/sprint.json" in url for url in requested)
+    assert not any("/2023/1/" in url for url in requested)      # round 1 is in the dump
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            sources = dict(connection.execute(text(
+                "SELECT round_number, source FROM history_races WHERE year = 2023")).all())
+    finally:
+        engine.dispose()
+    assert sources == {1: "dump", 4: "api"}

@@ -52,6 +52,7 @@ class HistorySummary:
     kept: int = 0                                # stored rounds that have more than these
     not_run_yet: int = 0
     not_in_dump: int = 0                         # rounds of the dump's last days
+    api_after_dump: bool = False                 # ... asked of the API
     left_out: Counter = dataclasses.field(default_factory=Counter)   # rows without a key
     failed: dict[str, str] = dataclasses.field(default_factory=dict)
     rows: Counter = dataclasses.field(default_factory=Counter)
@@ -79,8 +80,9 @@ class HistorySummary:
         lines = [f"History ({years}) from {self.source_text()} into {self.database}:",
                  f"  rounds: {len(self.new)} new, {len(self.replaced)} replaced (corrected "
                  f"by Jolpica), {self.unchanged} unchanged, {self.not_run_yet} not run yet"
-                 + (f", {self.not_in_dump} after the dump was made (--history api has them)"
-                    if self.not_in_dump else "")
+                 + (f", {self.not_in_dump} raced after the dump was made ("
+                    + ("asked of Jolpica's API)" if self.api_after_dump
+                       else "--history api has them)") if self.not_in_dump else "")
                  + (f", {self.kept} kept (what is stored has more)" if self.kept else "")
                  + (f", {len(self.failed)} failed" if self.failed else "")]
         if self.rows:
@@ -109,7 +111,8 @@ class HistorySummary:
                 "rounds_replaced": [list(key) for key in self.replaced],
                 "rounds_unchanged": self.unchanged, "rounds_kept": self.kept,
                 "rounds_not_run_yet": self.not_run_yet,
-                "rounds_after_the_dump": self.not_in_dump, "rows_left_out": dict(self.left_out),
+                "rounds_after_the_dump": self.not_in_dump,
+                "rounds_after_the_dump_from_the_api": self.api_after_dump, "rows_left_out": dict(self.left_out),
                 "rounds_failed": dict(self.failed), "rows_written": dict(self.rows),
                 "licence": jolpica_dump.LICENCE, "exit_code": self.exit_code}
 
@@ -128,6 +131,7 @@ class HistoryRun:
         self.summary, self.clock, self.force = summary, clock, force
         self.policy = policy
         self.today = today or dt.datetime.now(dt.timezone.utc).date()
+        self.after_dump: list[tuple[int, int]] = []     # rounds raced since the dump
 
     # -- the dump ----------------------------------------------------------------------------
 
@@ -144,6 +148,12 @@ class HistoryRun:
             if rows is not None and self._in_dump(rows, dump.dump_date):
                 batch.append(rows)
         self._store(batch, source="dump", dump_date=dump.dump_date)
+        if self.after_dump and dump_file is None and not offline:
+            # the rounds raced since the dump was made: from the API, in the budget
+            self.summary.api_after_dump = True
+            self.source.start()
+            self.from_api(sorted({year for year, _ in self.after_dump}),
+                          only=set(self.after_dump))
         return self.summary
 
     def _dump(self, dump_file: Path | None, http, *, offline: bool) -> jolpica_dump.DumpFile:
@@ -176,13 +186,16 @@ class HistoryRun:
             return False
         if date is not None and dump_date is not None and date >= dump_date:
             self.summary.not_in_dump += 1
+            self.after_dump.append(rows.key)
             return False
         return True
 
     # -- the API -----------------------------------------------------------------------------
 
-    def from_api(self) -> HistorySummary:
-        for year in self.years:
+    def from_api(self, years=None, *, only: set[tuple[int, int]] | None = None
+                 ) -> HistorySummary:
+        """The run's seasons (or ``years``) round by round; ``only`` these rounds."""
+        for year in years or self.years:
             races = self._asking(lambda: self.source.history_races(year))
             with self.engine.connect() as connection:
                 complete = self._complete_rounds(connection, year)
@@ -190,6 +203,8 @@ class HistoryRun:
                 if not race.get("round") or not race.get("date"):
                     continue                  # a race without a round number or date
                 key = (year, int(race["round"]))
+                if only is not None and key not in only:
+                    continue
                 if dt.date.fromisoformat(race["date"]) > self.today:
                     self.summary.not_run_yet += 1
                     continue
