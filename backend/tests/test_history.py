@@ -572,3 +572,91 @@ def test_rounds_raced_after_a_downloaded_dump_are_asked_of_the_api(rounds, datab
     finally:
         engine.dispose()
     assert sources == {1: "dump", 4: "api"}
+
+
+# --- read back: race features of the history ------------------------------------------------
+
+def test_race_features_cover_rounds_stored_only_as_history(rounds, dump_path, database_url,
+                                                           tmp_path):
+    from f1db.read import race_features
+
+    load(database_url, tmp_path, dump_file=dump_path)
+    frame = race_features(database_url)
+    by = {(r.year, r.number): r for r in rounds}
+    assert set(zip(frame.year, frame.round_number, frame.session_type)) == {
+        (1979, 1, "Race"), (2022, 2, "Race"), (2023, 1, "Race"), (2023, 4, "Sprint")}
+
+    def row(year, number, session, driver):
+        found = frame[(frame.year == year) & (frame.round_number == number)
+                      & (frame.session_type == session) & (frame.driver_id == driver)]
+        assert len(found) == 1, (year, number, session, driver)
+        return found.iloc[0]
+
+    # qualifying of 2022 round 2 from its QualifyingResults
+    qualifying = by[(2022, 2)].qualifying
+    bests = {q["Driver"]["driverId"]: min(ms for ms in (
+        parse_time(q.get(part)) for part in ("Q1", "Q2", "Q3")) if ms is not None)
+        for q in qualifying if any(q.get(part) for part in ("Q1", "Q2", "Q3"))}
+    pole = min(bests.values())
+    for q in qualifying[:5]:
+        driver = q["Driver"]["driverId"]
+        got = row(2022, 2, "Race", driver)
+        assert got.qualifying_position == int(q["position"])
+        assert got.qualifying_session_type == "Qualifying"
+        assert got.gap_to_pole_ms == (bests[driver] - pole) / pd.Timedelta(milliseconds=1)
+    # a 2023 round 1 result: its earlier race is 2022 round 2's; no standings before round 1
+    earlier = {r["Driver"]["driverId"]: int(r["position"]) for r in by[(2022, 2)].results}
+    for result in by[(2023, 1)].results[:5]:
+        driver = result["Driver"]["driverId"]
+        got = row(2023, 1, "Race", driver)
+        assert got.finishing_position == int(result["position"])
+        assert got.classified_position == result["positionText"]
+        assert got.grid_position == int(result["grid"])
+        assert got.championship_points_before == 0 and pd.isna(got.championship_position_before)
+        assert got.races_before == (1 if driver in earlier else 0)
+        if driver in earlier:
+            assert got.previous_race_position == earlier[driver]
+        assert pd.isna(got.air_temp_start) and pd.isna(got.practice_long_run_ms)
+    # the 2023 round 4 sprint: the championship after round 1
+    after_round_1 = {s["Driver"]["driverId"]: s for s in by[(2023, 1)].driver_standings}
+    for result in by[(2023, 4)].sprint[:5]:
+        driver = result["Driver"]["driverId"]
+        got = row(2023, 4, "Sprint", driver)
+        assert got.championship_position_before == int(after_round_1[driver]["position"])
+        assert got.championship_points_before == float(after_round_1[driver]["points"])
+        assert pd.isna(got.qualifying_position)     # Jolpica has no sprint qualifying
+
+
+def test_history_race_features_know_nothing_of_the_race_or_later(rounds, dump_path,
+                                                                 database_url, tmp_path):
+    from f1db.read.features import FEATURE_COLUMNS, race_features_frame
+
+    load(database_url, tmp_path, dump_file=dump_path)
+    engine = create_engine(database_url)
+    try:
+        before = race_features_frame(engine)
+        for (year, number, session), rows in before.groupby(
+                ["year", "round_number", "session_type"]):
+            table = "history_results" if session == "Race" else "history_sprint_results"
+            key = {"y": int(year), "r": int(number)}
+            with engine.connect() as connection, connection.begin() as transaction:
+                changed = connection.execute(text(
+                    f"UPDATE {table} SET position = position + 100, position_text = 'X', "
+                    f"status = 'changed', points = 99, laps = 1, time_ms = 1 "
+                    f"WHERE year = :y AND round_number = :r"), key).rowcount
+                assert changed == len(rows)              # the control: the race changed
+                for standings in ("history_driver_standings",
+                                  "history_constructor_standings"):
+                    connection.execute(text(
+                        f"UPDATE {standings} SET points = points + 50, position = 1 "
+                        f"WHERE year > :y OR (year = :y AND round_number >= :r)"), key)
+                after = race_features_frame(connection)
+                transaction.rollback()
+            mine = (after.year == year) & (after.round_number == number) & (
+                after.session_type == session)
+            got = after[mine].sort_values("driver_id")[list(FEATURE_COLUMNS)]
+            want = rows.sort_values("driver_id")[list(FEATURE_COLUMNS)]
+            assert_frame_equal(got.reset_index(drop=True), want.reset_index(drop=True),
+                               obj=f"{year} {number} {session}")
+    finally:
+        engine.dispose()

@@ -21,6 +21,8 @@ from typing import Iterable, Iterator
 import pandas as pd
 from sqlalchemy import Connection, Engine, bindparam, text
 
+from .history_features import history_rows
+
 SCHEDULE, ENTRY_LIST = "schedule", "entry list"
 QUALIFYING, PRACTICE = "end of qualifying", "end of the last practice"
 PREVIOUS_ROUND, START, TARGET = "after the previous round", "race start", "race end (target)"
@@ -70,7 +72,9 @@ _ROW = ["year", "round_number", "session_type", "driver_number"]
 def race_features_frame(engine: Engine | Connection, *,
                         years: Iterable[int] | None = None) -> pd.DataFrame:
     """One row per driver per stored Race and Sprint (``COLUMNS``, module doc for dtypes),
-    ordered by year, round, the Sprint before the Race, then driver number.
+    ordered by year, round, the Sprint before the Race, then driver number; a race stored
+    only in Jolpica's history tables (``--history``) has its rows from them
+    (history_features.py).
 
     ``engine``: an Engine, or a Connection (then read inside its transaction, which lets
     a caller look at uncommitted changes). ``years``: only these seasons (the driver's
@@ -85,6 +89,13 @@ def race_features_frame(engine: Engine | Connection, *,
     frame["practice_long_run_rank"] = frame.groupby(
         ["year", "round_number", "session_type"])["practice_long_run_ms"].rank(method="min")
     frame = frame.merge(recent_form(frame, history), on=_ROW, how="left")
+    with _connected(engine) as connection:
+        covered = set(zip(frame["year"].astype("int64"), frame["round_number"].astype("int64"),
+                          frame["session_type"]))
+        older = history_rows(connection, covered, chosen)
+    if len(older):
+        frame = pd.concat([frame.astype(object), older.reindex(columns=frame.columns)
+                           .astype(object)], ignore_index=True)
     return _typed(_in_order(frame)[list(COLUMNS)])
 
 
