@@ -660,3 +660,26 @@ def test_history_race_features_know_nothing_of_the_race_or_later(rounds, dump_pa
                                obj=f"{year} {number} {session}")
     finally:
         engine.dispose()
+
+
+def test_history_frames_read_back_equal_the_json_with_one_dtype_per_kind(
+        rounds, dump_path, database_url, tmp_path):
+    from f1db import read
+
+    load(database_url, tmp_path, dump_file=dump_path)
+    for name, frame in expected_tables(rounds).items():
+        key = list(frame.columns[:4])
+        got = read.history_frame(database_url, name)[list(frame.columns)]
+        assert_frame_equal(plain(got), plain(frame.sort_values(key)), check_dtype=False,
+                           obj=name)
+    laps = read.history_frame(database_url, "history_lap_times", years=2023, rounds=[1])
+    assert set(laps.round_number) == {1} and len(laps) == sum(
+        len(lap["Timings"]) for r in rounds if (r.year, r.number) == (2023, 1) for lap in r.laps)
+    assert str(laps["time_ms"].dtype) == "Int64" and str(laps["position"].dtype) == "Int64"
+    races = read.history_frame(database_url, "history_races")
+    assert str(races["race_date"].dtype) == "datetime64[ns]"
+    assert len(read.history_frame(database_url, "history_drivers"))
+    with pytest.raises(UsageError, match="not kept per round"):
+        read.history_frame(database_url, "history_drivers", years=2023)
+    with pytest.raises(UsageError, match="Unknown history table"):
+        read.history_frame(database_url, "history_weather")
