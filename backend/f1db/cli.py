@@ -82,6 +82,19 @@ def load_env_files() -> None:
             load_dotenv(candidate, override=False)
 
 
+class _MessageOnly(logging.Formatter):
+    """The console's format: the message alone, never a traceback.
+
+    Handled faults are reported as one line; their tracebacks belong in the log file.
+    """
+
+    def format(self, record: logging.LogRecord) -> str:
+        if record.exc_info or record.exc_text or record.stack_info:
+            record = logging.makeLogRecord(record.__dict__)
+            record.exc_info = record.exc_text = record.stack_info = None
+        return super().format(record)
+
+
 def setup_logging(*, quiet: bool = False, verbose: bool = False,
                   log_file: Path | None = None, bars: bool = False,
                   fastf1: bool = False) -> None:
@@ -94,7 +107,7 @@ def setup_logging(*, quiet: bool = False, verbose: bool = False,
 
     console = TqdmLoggingHandler(sys.stderr) if bars else logging.StreamHandler(sys.stderr)
     console.setLevel(logging.WARNING if quiet else logging.INFO)
-    console.setFormatter(logging.Formatter("%(message)s"))
+    console.setFormatter(_MessageOnly("%(message)s"))
     handlers: list[logging.Handler] = [console]
     if log_file is not None:
         try:
@@ -131,6 +144,18 @@ def setup_logging(*, quiet: bool = False, verbose: bool = False,
         library_logger = logging.getLogger(name)
         library_logger.handlers[:] = library_handlers
         library_logger.propagate = False
+    # Any other library's records (requests_cache logs a traceback when it falls back to a
+    # stale cached response) reach the root logger: without a handler there, Python's
+    # last-resort handler would print them, traceback and all, on the console.
+    # Handlers others put on the root logger (pytest's, an embedding program's) stay.
+    root = logging.getLogger()
+    root.handlers[:] = [handler for handler in root.handlers
+                        if not getattr(handler, "f1db_installed", False)]
+    for handler in library_handlers:
+        handler.f1db_installed = True
+        root.addHandler(handler)
+    if root.level == logging.NOTSET or root.level > logging.WARNING:
+        root.setLevel(logging.WARNING)
     logging.getLogger("fastf1").setLevel(logging.INFO if verbose else logging.WARNING)
     logging.getLogger("sqlalchemy").setLevel(logging.WARNING)
     for noisy in ("alembic", "google", "urllib3"):

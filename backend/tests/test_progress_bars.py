@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 
@@ -19,10 +21,14 @@ def test_never_prompts_for_f1_account_on_a_terminal(recorded_cache, tmp_path):
     """FastF1 asks for an F1 login when stdin is a terminal; a batch run must not wait on it.
 
     Online mode, a session not in the cache, no credentials: FastF1 goes to the network
-    (the dead proxy fails it at once) and would prompt if it could read the terminal.
+    (the dead proxy fails it at once) and would prompt if it could read the terminal. Every
+    cached answer has expired, as in a cache left for a day: FastF1's HTTP cache tries the
+    network, falls back to the stale answer and logs the failure with its traceback, which
+    belongs in the log file, not on the console.
     """
     cache = tmp_path / "fastf1-cache"
     shutil.copytree(recorded_cache, cache)   # online mode may write to the cache
+    _expire_every_cached_answer(cache)
     with Terminal() as terminal:
         result = populate(tmp_path, *ITALY_QUALIFYING, "--cache-dir", cache,
                           "--database-url", sqlite_url_of(tmp_path / "f1.db"),
@@ -33,6 +39,19 @@ def test_never_prompts_for_f1_account_on_a_terminal(recorded_cache, tmp_path):
     assert "Traceback" not in output
     assert result.returncode == 1, output
     assert "FAILED" in result.stdout
+
+
+def _expire_every_cached_answer(cache: Path) -> None:
+    """Mark every answer in FastF1's HTTP cache as expired an hour ago."""
+    from requests_cache import SQLiteCache
+
+    http_cache = SQLiteCache(cache / "fastf1_http_cache.sqlite")
+    an_hour_ago = datetime.now(timezone.utc) - timedelta(hours=1)
+    for key in list(http_cache.responses.keys()):
+        answer = http_cache.responses[key]
+        answer.expires = an_hour_ago
+        http_cache.responses[key] = answer
+    http_cache.close()
 
 
 @pytest.mark.parametrize("quiet", [False, True], ids=["default", "quiet"])
