@@ -107,8 +107,10 @@ class DatabasePopulator:
             offline=offline, requests_per_hour=requests_per_hour,
             wait_for_budget=wait_for_budget, clock=self.clock,
             countdown=lambda seconds, reason: self.progress.countdown(seconds, reason,
-                                                                      self.clock))
+                                                                      self.clock),
+            shared_log=self._shared_request_log)
         self.database: Database | None = None
+        self._budget_database: Database | None = None
 
     @property
     def years(self) -> tuple[int, ...]:
@@ -271,6 +273,9 @@ class DatabasePopulator:
         if self.database is not None:
             self.database.close()
             self.database = None
+        if self._budget_database is not None:
+            self._budget_database.close()
+            self._budget_database = None
 
     # -- wiring ----------------------------------------------------------------------------
 
@@ -304,6 +309,20 @@ class DatabasePopulator:
                 if not policy.retry("start-up", error, attempt):
                     raise RunAborted(f"the database kept failing at start-up, gave up after "
                                      f"{attempt} attempts: {error}") from None
+
+    def _shared_request_log(self):
+        """The request budget's log in the target database when it is PostgreSQL: one budget
+        for every process and task writing to it (sources/budget_db.py). Its own small
+        engine, opened when the first request may be made (before the schema step)."""
+        from .dialects import dialect_named
+        from .sources.budget_db import DatabaseRequestLog
+
+        if not dialect_named(self.target.dialect).shares_request_budget:
+            return None
+        with database_errors_classified():
+            self._budget_database = self._budget_database or open_database(self.target)
+        return DatabaseRequestLog(self._budget_database.engine,
+                                  database=self._budget_database.describe(), clock=self.clock)
 
     def _retry_policy(self) -> RetryPolicy:
         return RetryPolicy(retries=self.options.retries, first_wait=self.options.retry_wait,

@@ -38,8 +38,8 @@ K8S_JOB = DEPLOY / "k8s-indexed-job.yaml"
 K8S_MIGRATE = DEPLOY / "k8s-migrate-job.yaml"
 MANIFESTS = (CLOUD_RUN_JOB, CLOUD_RUN_MIGRATE, K8S_JOB, K8S_MIGRATE)
 
-# FastF1's live timing limit per hour and machine (docs/ARCHITECTURE.md): the tasks that
-# run at once share it, each with its own budget.
+# FastF1's live timing limit per hour (docs/ARCHITECTURE.md): the tasks that run at once
+# share it through the database's request budget.
 LIVE_TIMING_PER_HOUR = 500
 # Variables the platforms set in each task: a manifest must never set them itself (every
 # task would load the same shard), nor pass --shard.
@@ -262,8 +262,8 @@ def test_manifests_set_only_documented_variables_and_secrets_only_by_reference()
 
 def test_loader_flags_exist_and_both_platforms_run_the_same_load():
     """Same image, same flags on Cloud Run and Kubernetes; every flag is one populate_db.py
-    accepts; no --shard (the platform picks the shard); the request budgets of the tasks
-    that run at once add up to at most FastF1's hourly limit."""
+    accepts; no --shard (the platform picks the shard); no divided request budget: the
+    tasks share the database's (sources/budget_db.py), FastF1's whole hourly limit."""
     execution, _, cloud_run = cloud_run_parts(manifest(CLOUD_RUN_JOB))
     job, _, k8s = k8s_parts(manifest(K8S_JOB))
     assert cloud_run["image"] == k8s["image"]
@@ -275,9 +275,7 @@ def test_loader_flags_exist_and_both_platforms_run_the_same_load():
     assert not unknown, f"populate_db.py --help does not list {unknown}"
     assert "--shard" not in flags and "--no-wait" not in flags
     assert flags.get("--max-events") == "0", "without --max-events 0 only the first event loads"
-    budget = int(flags["--requests-per-hour"])
-    assert budget * int(execution["parallelism"]) <= LIVE_TIMING_PER_HOUR
-    assert budget * int(job["parallelism"]) <= LIVE_TIMING_PER_HOUR
+    assert int(flags.get("--requests-per-hour", LIVE_TIMING_PER_HOUR)) == LIVE_TIMING_PER_HOUR
 
 
 def test_cloud_run_job_numbers():
@@ -484,8 +482,7 @@ def rehearse(image: Path, database_url: str, cache: Path, work: Path, selection:
         shutil.copytree(cache, own_cache)
         home.mkdir()
         summary = work / f"summary-{index}.json"
-        args = [*selection, "--offline", "--no-telemetry", "--requests-per-hour",
-                str(LIVE_TIMING_PER_HOUR // len(shard_envs)), "--summary-json", str(summary)]
+        args = [*selection, "--offline", "--no-telemetry", "--summary-json", str(summary)]
         process = subprocess.Popen([*command, *args], cwd=backend, text=True,
                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                    env=task_env(database_url, own_cache, home, **shard))

@@ -18,15 +18,13 @@ import time
 from pathlib import Path
 
 import pytest
-from alembic.autogenerate import compare_metadata
-from alembic.runtime.migration import MigrationContext
 from sqlalchemy import text
 
 from f1db.config import resolve_database
 from f1db.db import open_database
 from f1db.errors import SchemaError
-from f1db.models import Base
 from f1db.schema import schema_lock, schema_state
+from support.database import models_differences
 from support.entry_scripts import BACKEND, offline, script_env
 
 pytestmark = pytest.mark.slow      # starts processes or loads FastF1 sessions
@@ -78,7 +76,7 @@ def assert_schema_made_once(url: str) -> None:
     with open_database(resolve_database(url)) as database:
         assert schema_state(database).up_to_date
         with database.engine.connect() as connection:
-            assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
+            assert models_differences(connection) == []
             versions = connection.execute(text("SELECT version_num FROM alembic_version")).all()
     assert len(versions) == 1, versions
 

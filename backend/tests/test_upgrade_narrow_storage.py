@@ -9,8 +9,6 @@ import uuid
 
 import pytest
 from alembic import command
-from alembic.autogenerate import compare_metadata
-from alembic.runtime.migration import MigrationContext
 from sqlalchemy import MetaData, Table, inspect, select, text
 
 from f1db.config import resolve_database
@@ -18,6 +16,7 @@ from f1db.db import open_database
 from f1db.errors import SchemaError
 from f1db.models import TELEMETRY_TABLES, Base
 from f1db.schema import alembic_config, head_revision, schema_state, upgrade, upgrade_sql
+from support.database import models_differences
 from support.entry_scripts import MIGRATE, assert_one_line_error, run_script
 
 pytestmark = pytest.mark.slow      # starts processes or loads FastF1 sessions
@@ -118,7 +117,7 @@ def test_upgrade_carries_every_row_over_exactly_and_downgrade_restores_0003(data
     assert upgrade(database) == ("0003", HEAD)
 
     with database.engine.connect() as connection:
-        assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
+        assert models_differences(connection) == []
     for table in TELEMETRY_TABLES:
         assert [name for name, _ in columns_of(database)[table]] == [
             c.name for c in Base.metadata.tables[table].columns]

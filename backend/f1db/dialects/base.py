@@ -51,6 +51,10 @@ class Dialect:
     # Whether a reader gains from reading two tables at once on two connections: when the
     # server does most of the work (PostgreSQL), not when this process does (SQLite).
     reads_in_parallel: bool = False
+    # Whether the request budget is kept in this database (sources/budget_db.py), shared by
+    # every process and task writing to it: a server many machines reach (PostgreSQL), not
+    # a file on one machine (SQLite: the file beside the FastF1 cache does that already).
+    shares_request_budget: bool = False
 
     # -- connecting ------------------------------------------------------------------------
 
@@ -58,6 +62,11 @@ class Dialect:
                       write: bool = True) -> Engine:
         """The engine of ``url``. ``write``: the caller will write (a database it may not
         write is refused, ConfigError); otherwise it may be opened read-only."""
+        raise NotImplementedError
+
+    def server_time(self, connection: Connection) -> float:
+        """Now by the database server's clock, in seconds since the epoch: one clock for
+        every machine that shares the database."""
         raise NotImplementedError
 
     # -- rows ------------------------------------------------------------------------------

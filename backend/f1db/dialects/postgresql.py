@@ -168,10 +168,15 @@ class PostgreSQL(Dialect):
     # it overlaps FastF1's load of the next session on another core.
     writes_behind = True
     reads_in_parallel = True
+    shares_request_budget = True
 
     def create_engine(self, url, *, parameter=None, write=True):
         return tune_connections(create_engine(url, pool_pre_ping=True, connect_args={
             "timeout": CONNECT_TIMEOUT_SECONDS}))
+
+    def server_time(self, connection):
+        return float(connection.execute(
+            text("SELECT extract(epoch FROM clock_timestamp())")).scalar())
 
     def read_only(self, engine):
         return on_every_connection(engine, _read_only_session)

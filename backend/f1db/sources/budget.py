@@ -12,10 +12,13 @@ subset of that log, and FastF1 times a request before we do, so FastF1 never rai
 them) lowers the caps to N - 1 and 200 * N / 500 - 1 (at least 1): fewer than N in any
 hour, the way FastF1 counts its own 500, so k tasks at N = 500 / k stay under 500 together.
 
-Storage: a small SQLite file (the caller puts it beside the FastF1 cache), one row per
-request with its time and whether it went to Jolpica; rows older than an hour are
-deleted. Every decision is one ``BEGIN IMMEDIATE`` transaction (count, then insert) under
-a busy timeout, so concurrent processes never lose a count or both get the last slot.
+Storage: a request log, one row per request with its time and whether it went to
+Jolpica; rows older than an hour are deleted. Every decision is one transaction that
+excludes every other process's (count, then insert), so concurrent processes never lose a
+count or both get the last slot. The log is a small SQLite file (``FileRequestLog``; the
+caller puts it beside the FastF1 cache: every process of the machine shares it), or a
+table of the PostgreSQL database the run writes to (budget_db.py: every process and
+every Cloud Run or Kubernetes task writing to that database shares it).
 
 Why not pyrate-limiter (4.5): its SQLite bucket counts and inserts in a DEFERRED
 transaction and is only safe across processes behind an extra file lock; its blocking wait
@@ -27,7 +30,6 @@ cannot charge one request to two limits atomically (any API and Jolpica); and it
 from __future__ import annotations
 
 import collections
-import contextlib
 import datetime as dt
 import math
 import os
@@ -37,7 +39,7 @@ import threading
 import time as _time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Protocol, TypeVar
 
 from ..errors import ConfigError, RequestBudgetSpent, UsageError
 
@@ -47,6 +49,7 @@ FASTF1_LIMITS = {"any": 500, "jolpica": 200}
 JOLPICA_URL = re.compile(r"^https?://(\w+\.)?jolpi\.ca")   # FastF1's own pattern
 BUSY_TIMEOUT = 60.0            # seconds to wait for another process's (tiny) transaction
 
+T = TypeVar("T")
 Countdown = Callable[[float, str], None]   # blocks for the seconds, showing the reason
 
 
@@ -68,31 +71,58 @@ def is_jolpica(url: str) -> bool:
     return bool(JOLPICA_URL.match(url or ""))
 
 
-class RequestBudget:
-    """Grants real network requests while the last hour holds fewer than the caps."""
+class LoggedRequests(Protocol):
+    """A request log inside one of its transactions (``RequestLog.decide``)."""
 
-    def __init__(self, path: Path | str, *, requests_per_hour: int = 500, clock=None):
+    def now(self, clock) -> float:
+        """The time the log's window is measured against (seconds since the epoch)."""
+
+    def times(self, now: float) -> list[tuple[float, bool]]:
+        """Forget requests an hour old at ``now``; the rest as (time, to Jolpica), oldest
+        first."""
+
+    def record(self, at: float, jolpica: bool) -> None:
+        """Add one request."""
+
+
+class RequestLog(Protocol):
+    """Where a budget keeps the last hour's requests, shared by whoever uses the same one."""
+
+    description: str     # for messages: "the request budget file ...", "... in <database>"
+
+    def decide(self, decision: Callable[[LoggedRequests], T]) -> T:
+        """Run ``decision`` (count, then maybe record) in one transaction that no other
+        process's overlaps, and return what it returns."""
+
+
+class RequestBudget:
+    """Grants real network requests while the last hour holds fewer than the caps.
+
+    ``log``: where the requests are counted, a ``RequestLog`` or the path of a SQLite file
+    (``FileRequestLog``).
+    """
+
+    def __init__(self, log: RequestLog | Path | str, *, requests_per_hour: int = 500,
+                 clock=None):
         if not isinstance(requests_per_hour, int) or not 1 <= requests_per_hour <= 500:
             raise UsageError(f"The request budget must be 1 to 500 requests an hour, not "
                              f"{requests_per_hour}", parameter="requests_per_hour")
-        self.path = Path(path)
+        self.log = log if hasattr(log, "decide") else FileRequestLog(log)
         self.clock = clock or SystemClock()
         self.caps = {"any": max(1, requests_per_hour - 1),
                      "jolpica": max(1, FASTF1_LIMITS["jolpica"] * requests_per_hour // 500 - 1)}
-        self._db: sqlite3.Connection | None = None
-        self._pid = None
-        self._lock = threading.Lock()
 
     def try_take(self, url: str) -> float:
         """Record one request to ``url`` and return 0.0 if both limits allow it; otherwise
         record nothing and return the seconds until a slot frees."""
-        with self._transaction() as db:
-            now = self.clock.time()
-            wait = self._wait(db, now, 1, int(is_jolpica(url)))
+        def take_one(logged: LoggedRequests) -> float:
+            now = logged.now(self.clock)
+            wait = self._wait(logged, now, 1, int(is_jolpica(url)))
             if wait == 0.0:
-                db.execute("INSERT INTO requests (at, jolpica) VALUES (?, ?)",
-                           (now, int(is_jolpica(url))))
+                logged.record(now, is_jolpica(url))
             return wait
+
+        return self.log.decide(take_one)
 
     def take(self, url: str, *, wait: bool, countdown: Countdown | None = None) -> None:
         """Record one request to ``url``, waiting for a slot (``countdown`` shows the wait;
@@ -106,17 +136,15 @@ class RequestBudget:
         free (capped at the limits), so a session does not start without the budget to
         finish, stalling mid-load with a database lock held. Records nothing."""
         while True:
-            with self._transaction() as db:
-                seconds = self._wait(db, self.clock.time(), requests, jolpica_requests)
+            seconds = self.log.decide(lambda logged: self._wait(
+                logged, logged.now(self.clock), requests, jolpica_requests))
             if seconds == 0.0:
                 return
             self._spent(seconds, wait, countdown)
 
     def usage(self) -> dict[str, LimitUsage]:
         """Per limit ("any", "jolpica"): requests in the last hour, cap, seconds to a slot."""
-        with self._transaction() as db:
-            now = self.clock.time()
-            times = self._times(db, now)
+        now, times = self.log.decide(self._window)
         return {name: LimitUsage(len(times[name]), cap, _frees_in(times[name], cap, 1, now))
                 for name, cap in self.caps.items()}
 
@@ -124,9 +152,7 @@ class RequestBudget:
         """Wall time to make ``requests`` more (``jolpica_requests`` of them to Jolpica) under
         the caps, given the last hour's requests: FastF1's 0.25 s spacing and the waits
         for slots, not the transfers. Jolpica ones go first whenever their limit allows."""
-        with self._transaction() as db:
-            now = self.clock.time()
-            times = self._times(db, now)
+        now, times = self.log.decide(self._window)
         windows = {name: collections.deque(times[name], maxlen=cap)
                    for name, cap in self.caps.items()}
         jolpica_left, other_left = jolpica_requests, max(0, requests - jolpica_requests)
@@ -159,31 +185,46 @@ class RequestBudget:
         else:
             countdown(seconds, f"Request budget spent ({counts})")
 
-    def _wait(self, db, now: float, requests: int, jolpica_requests: int) -> float:
-        times = self._times(db, now)
+    def _wait(self, logged: LoggedRequests, now: float, requests: int,
+              jolpica_requests: int) -> float:
+        times = self._times(logged, now)
         return max(_frees_in(times["any"], self.caps["any"], requests, now),
                    _frees_in(times["jolpica"], self.caps["jolpica"], jolpica_requests, now))
 
+    def _window(self, logged: LoggedRequests) -> tuple[float, dict[str, list[float]]]:
+        now = logged.now(self.clock)
+        return now, self._times(logged, now)
+
     @staticmethod
-    def _times(db, now: float) -> dict[str, list[float]]:
-        db.execute("DELETE FROM requests WHERE at <= ?", (now - HOUR,))
-        rows = db.execute("SELECT at, jolpica FROM requests ORDER BY at").fetchall()
+    def _times(logged: LoggedRequests, now: float) -> dict[str, list[float]]:
+        rows = logged.times(now)
         return {"any": [at for at, _ in rows], "jolpica": [at for at, j in rows if j]}
 
-    @contextlib.contextmanager
-    def _transaction(self):
-        """One ``BEGIN IMMEDIATE`` transaction: other processes (and threads) wait for it;
-        any sqlite3 error becomes one ConfigError line."""
+
+class FileRequestLog:
+    """The request log in a small SQLite file: every process of the machine that uses the
+    same file shares the budget. ``BEGIN IMMEDIATE`` makes the others wait for a decision;
+    any sqlite3 error becomes one ConfigError line."""
+
+    def __init__(self, path: Path | str):
+        self.path = Path(path)
+        self.description = f"the request budget file {self.path}"
+        self._db: sqlite3.Connection | None = None
+        self._pid = None
+        self._lock = threading.Lock()
+
+    def decide(self, decision: Callable[[LoggedRequests], T]) -> T:
         with self._lock:
             try:
                 db = self._connection()
                 db.execute("BEGIN IMMEDIATE")
                 try:
-                    yield db
+                    result = decision(_FileRequests(db))
                 except BaseException:
                     db.execute("ROLLBACK")
                     raise
                 db.execute("COMMIT")
+                return result
             except sqlite3.Error as error:
                 self._close()
                 raise self._failure(error) from None
@@ -212,6 +253,24 @@ class RequestBudget:
         else:
             what = "is unreadable: delete it (it holds only the last hour's request times)"
         return ConfigError(f"The request budget file {self.path} {what} ({message})")
+
+
+class _FileRequests:
+    def __init__(self, db: sqlite3.Connection):
+        self._db = db
+
+    @staticmethod
+    def now(clock) -> float:
+        return clock.time()
+
+    def times(self, now: float) -> list[tuple[float, bool]]:
+        self._db.execute("DELETE FROM requests WHERE at <= ?", (now - HOUR,))
+        return [(at, bool(jolpica)) for at, jolpica in
+                self._db.execute("SELECT at, jolpica FROM requests ORDER BY at")]
+
+    def record(self, at: float, jolpica: bool) -> None:
+        self._db.execute("INSERT INTO requests (at, jolpica) VALUES (?, ?)",
+                         (at, int(jolpica)))
 
 
 def _frees_in(times: list[float], cap: int, needed: int, now: float) -> float:

@@ -23,6 +23,7 @@ import logging
 import os
 import sys
 from pathlib import Path
+from typing import Callable
 
 import pandas as pd
 
@@ -32,7 +33,7 @@ from ..models import fact_sources
 from ..records import EventRef, FetchedSession, SessionRef
 from . import fastf1_readers  # noqa: F401  (registers the readers of FastF1's tables)
 from . import jolpica_api
-from .budget import RequestBudget, SystemClock
+from .budget import FileRequestLog, RequestBudget, RequestLog, SystemClock
 from .cache_health import HTTP_CACHE_FILE, cache_problem, check_cache_folder, refuse_a_file
 from .events import events_from_schedule, match_event
 from .fastf1_compat import http_sessions, limiter_wait_seconds, load_without_live_timing
@@ -62,7 +63,8 @@ class FastF1Source:
     """
 
     def __init__(self, *, cache_dir: Path, offline: bool = False, requests_per_hour: int = 500,
-                 wait_for_budget: bool = True, countdown=None, clock=None):
+                 wait_for_budget: bool = True, countdown=None, clock=None,
+                 shared_log: Callable[[], RequestLog | None] | None = None):
         self.cache_dir = cache_dir
         self.offline = offline
         self.requests_per_hour = requests_per_hour
@@ -72,6 +74,10 @@ class FastF1Source:
         self.loads = 0
         self.schedules: dict[int, pd.DataFrame] = {}
         self.seasons: dict[int, list[EventRef]] = {}       # the schedules as EventRefs
+        # Where the budget is shared beyond this machine (the target database's log), made
+        # when the first run starts; None, or a factory returning None: the file beside
+        # the cache, shared by this machine's processes.
+        self.shared_log = shared_log
         self.budget: RequestBudget | None = None
         self.meter: RequestMeter | None = None
         self._fastf1 = None
@@ -97,7 +103,7 @@ class FastF1Source:
         fastf1.Cache.configure(cache_dir=str(self.cache_dir))
         fastf1.Cache.offline_mode(self.offline)
         if self.budget is None and not self.offline:
-            self.budget = RequestBudget(self.cache_dir / BUDGET_FILE,
+            self.budget = RequestBudget(self._request_log(),
                                         requests_per_hour=self.requests_per_hour,
                                         clock=self.clock)
         self.meter = self.meter or RequestMeter(self.budget, wait=self.wait_for_budget,
@@ -105,6 +111,15 @@ class FastF1Source:
         for session in http_sessions():
             self.meter.install(session)
         self._fastf1 = fastf1
+
+    def _request_log(self) -> RequestLog:
+        local = FileRequestLog(self.cache_dir / BUDGET_FILE)
+        shared = self.shared_log() if self.shared_log is not None else None
+        if shared is None:
+            return local
+        from .budget_db import SharedOrLocalLog
+
+        return SharedOrLocalLog(shared, local)
 
     @property
     def requests(self) -> int:

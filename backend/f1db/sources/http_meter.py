@@ -17,8 +17,9 @@ the run for ever, so requests without one get ``timeout`` (connect, read).
 Faults are recorded, never handled here: FastF1's ``Session.load`` catches most errors of
 the parts it loads and only logs them, so the populator asks ``transient_faults()`` after
 a load to tell "HTTP 503, try again later" from "not published". The same goes for a spent
-budget with ``wait=False``: FastF1 may swallow the RequestBudgetSpent raised here, so it
-is kept in ``budget_refusal`` for the caller to raise once FastF1 returns.
+budget with ``wait=False``: FastF1 may swallow the RequestBudgetSpent raised here (or the
+error of a budget whose log failed), so it is kept in ``budget_refusal`` for the caller to
+raise once FastF1 returns.
 
 No FastF1 import: this knows ``requests`` only, and is installed by the code that owns
 FastF1 (``meter.install(fastf1.req.Cache._requests_session_cached)``, and the plain one).
@@ -30,7 +31,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from ..errors import RequestBudgetSpent
+from ..errors import F1DBError
 from .budget import Countdown, RequestBudget, is_jolpica
 
 
@@ -46,7 +47,7 @@ class RequestMeter:
         self.requests_sent = 0
         self.sent_by_kind = {"livetiming": 0, "jolpica": 0, "other": 0}
         self._faults: list[str] = []
-        self.budget_refusal: RequestBudgetSpent | None = None
+        self.budget_refusal: F1DBError | None = None
 
     def install(self, session: requests.Session) -> None:
         """Route ``session``'s requests through this meter (again: nothing changes)."""
@@ -82,7 +83,7 @@ class RequestMeter:
         if self.budget is not None:
             try:
                 self.budget.take(request.url, wait=self.wait, countdown=self.countdown)
-            except RequestBudgetSpent as refusal:
+            except F1DBError as refusal:     # spent, or its log failed: FastF1 may swallow it
                 self.budget_refusal = refusal
                 raise
         if kwargs.get("timeout") is None:

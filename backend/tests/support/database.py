@@ -94,3 +94,17 @@ def fastf1_offline_session(cache_dir, year: int, event: str, session: str, **loa
     loaded = fastf1.get_session(year, event, session)
     loaded.load(**load_options)
     return loaded
+
+
+def models_differences(connection: Connection) -> list:
+    """How the schema differs from the models (alembic's compare_metadata), leaving out the
+    request budget's own table on PostgreSQL (sources/budget_db.py; not a model: a SQLite
+    target keeps the budget in a file)."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    def include_name(name, type_, _parent):
+        return not (type_ == "table" and name == "request_budget")
+
+    context = MigrationContext.configure(connection, opts={"include_name": include_name})
+    return compare_metadata(context, Base.metadata)
