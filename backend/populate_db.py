@@ -98,14 +98,19 @@ def build_parser() -> ArgumentParser:
                       help="only shard K of N of the selection (split by estimated cost; the "
                            "same split in every worker); default from CLOUD_RUN_TASK_INDEX/"
                            "CLOUD_RUN_TASK_COUNT or JOB_COMPLETION_INDEX/SHARD_COUNT")
+    runs.add_argument("--jobs", metavar="N", default="1",
+                      help="load N sessions at once in N worker processes on this machine, "
+                           "each a FastF1 of its own (about 0.5 GB for a race with "
+                           "telemetry); one progress display, summary and log (default 1)")
     runs.add_argument("--retries", metavar="N", default="3",
                       help="new attempts of a session after a transient fault (default 3)")
     runs.add_argument("--retry-wait", metavar="SECONDS", default="10",
                       help="first backoff wait, doubled per attempt, with jitter, at most "
                            "300 s (default 10)")
     runs.add_argument("--requests-per-hour", metavar="N", default="500",
-                      help="this machine's live timing request budget, shared by every run "
-                           "on it (default and most: FastF1's 500; Jolpica gets 2/5 of it)")
+                      help="the hourly request budget, shared by every run on the same "
+                           "PostgreSQL database (SQLite: on the same FastF1 cache folder); "
+                           "default and most: FastF1's 500; Jolpica gets 2/5 of it")
     runs.add_argument("--no-wait", action="store_true",
                       help="when the hour's request budget is spent, stop (exit 3) instead "
                            "of waiting for it")
@@ -143,6 +148,7 @@ def build_parser() -> ArgumentParser:
 # Bounds of the numeric flags: (low, high, whole number?). A value outside is one usage
 # line; none is ever clipped to a default.
 NUMBERS = {"--max-events": (0, 1000, True), "--retries": (0, 100, True),
+           "--jobs": (1, 64, True),
            "--retry-wait": (0, 300, False), "--requests-per-hour": (1, 500, True),
            "--poll-interval": (1, 10080, False), "--watch-delay": (0, 10080, False),
            "--give-up-after": (0, 3650, False)}
@@ -163,6 +169,12 @@ def checked(args) -> dict:
         raise UsageError("--quiet and --verbose contradict each other: pick one")
     if args.plan and args.watch:
         raise UsageError("--plan and --watch contradict each other: pick one")
+    if args.jobs.strip() != "1" and args.watch:
+        raise UsageError("--watch loads each session as it ends, one at a time: it takes no "
+                         "--jobs")
+    if args.jobs.strip() != "1" and (args.history or args.history_file):
+        raise UsageError("--jobs loads FastF1 sessions in worker processes; --history "
+                         "loads Jolpica's history in one process: drop --jobs")
     if args.history_file and args.history == "api":
         raise UsageError("--history-file is a dump: it goes with --history dump, not api")
     if (args.history or args.history_file) and args.watch:
@@ -234,7 +246,7 @@ def populate(args, numbers: dict, summary_file: SummaryFile | None) -> int:
         progress=TqdmProgress() if show_bars else NullProgress(),
         shard=args.shard, retries=numbers["--retries"], retry_wait=numbers["--retry-wait"],
         wait_for_budget=not args.no_wait, requests_per_hour=numbers["--requests-per-hour"],
-        refresh_older_than=args.refresh_older_than)
+        refresh_older_than=args.refresh_older_than, jobs=numbers["--jobs"])
     if args.history or args.history_file:
         return load_history(args, populator, output=sys.stderr if args.quiet else sys.stdout,
                             summary_file=summary_file)

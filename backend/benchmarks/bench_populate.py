@@ -11,6 +11,7 @@ exist; PostgreSQL on 127.0.0.1:5432, user postgres, for the postgresql runs):
     python backend/benchmarks/bench_populate.py --seconds 600 --session-seconds 300 \\
         --runs 1 --writer-rows 20000                             # a quick look
     python backend/benchmarks/bench_populate.py --databases sqlite --parts race
+    python backend/benchmarks/bench_populate.py --parts sessions --sessions 6 --jobs 2
 
 The tools: this script runs everything and prints the report; ``bench_cache.py`` builds the
 FastF1 caches (run in a child process when a cache is missing), ``fastf1_alone.py`` is the
@@ -46,7 +47,10 @@ What it prints, in one run
    ``populate_db.py`` process, against one FastF1-alone process loading the same sessions
    in turn. ``populate_db.py`` selects years x events x sessions; where that names
    sessions which are not in the cache (K=4 does: three), they fail at once offline, and
-   the report lists them; the default K=3 selects exactly the three.
+   the report lists them; the default K=3 selects exactly the three. With ``--jobs N``
+   (default 2) also ``populate_db.py --jobs N`` per database; its peak RSS is the largest
+   of the run's processes (``ru_maxrss`` of a process covers the children it reaped), so
+   it is a worker's peak.
 4. Bytes per row of telemetry and positions, from the race's last runs: PostgreSQL heap
    (``pg_relation_size``), indexes (``pg_indexes_size``), total
    (``pg_total_relation_size``) as loaded (no VACUUM); SQLite from the ``dbstat`` virtual
@@ -140,14 +144,17 @@ def run_populate(kind: str, cache: Path, sessions: list[tuple], workdir: Path, t
     """``populate_db.py`` into a fresh ``kind`` database; checks what it stored."""
     copy = copy_cold(cache, workdir / f"cache-{tag}")
     log, summary_path = workdir / f"{tag}.log", workdir / f"{tag}.summary.json"
+    database, _, extra_flags = kind.partition(" ")        # "postgresql --jobs 2"
+    tag = tag.replace(" ", "")
     try:
-        with fresh_database(kind, workdir) as url:
+        with fresh_database(database, workdir) as url:
             run = run_child([sys.executable, str(POPULATE), *populate_flags(sessions),
-                             "--offline", "--cache-dir", str(copy), "--database-url", url,
-                             "--log-file", str(log), "--summary-json", str(summary_path)],
+                             *extra_flags.split(), "--offline", "--cache-dir", str(copy),
+                             "--database-url", url, "--log-file", str(log),
+                             "--summary-json", str(summary_path)],
                             output=workdir / tag)
             summary = check_populate(kind, run, summary_path, sessions, baseline)
-            sizes = database_sizes(kind, url) if measure_sizes else None
+            sizes = database_sizes(database, url) if measure_sizes else None
     finally:
         shutil.rmtree(copy, ignore_errors=True)
     log_lines = [line.split(" ", 2)[2] for line in
@@ -365,14 +372,14 @@ def print_scenario(title: str, result: dict, kinds: list[str], runs: int) -> Non
     print(f"\n{title}")
     print(f"   {runs} run(s) each, alternating; wall = process start to exit; peak RSS = "
           f"ru_maxrss of that process; ratio = populate_db.py / FastF1 alone")
-    print(f"   {'':<26}{'wall s':>15}{'ratio':>14}{'extra s':>9}{'peak RSS MB':>13}"
+    print(f"   {'':<36}{'wall s':>15}{'ratio':>14}{'extra s':>9}{'peak RSS MB':>13}"
           f"{'ratio':>8}")
-    print(f"   {'':<26}{'min / median':>15}{'min / median':>14}{'median':>9}{'median':>13}"
+    print(f"   {'':<36}{'min / median':>15}{'min / median':>14}{'median':>9}{'median':>13}"
           f"{'median':>8}")
     for runner in ["fastf1", *kinds]:
         s = stats[runner]
         label = "FastF1 alone" if runner == "fastf1" else f"populate_db.py {runner}"
-        print(f"   {label:<26}{s['wall_min_s']:>8.1f} / {s['wall_median_s']:<4.1f}"
+        print(f"   {label:<36}{s['wall_min_s']:>8.1f} / {s['wall_median_s']:<4.1f}"
               f"{s['wall_ratio_min']:>7.2f} / {s['wall_ratio_median']:<4.2f}"
               f"{s['extra_s_median']:>9.1f}{s['rss_median_mb']:>13,.0f}"
               f"{s['rss_ratio_median']:>8.2f}")
@@ -440,6 +447,9 @@ def main(argv=None) -> None:
     parser.add_argument("--sessions", type=int, default=3, metavar="K",
                         help=f"sessions in the several-sessions run, 1-{len(SEVERAL_SESSIONS)} "
                              f"(default 3: one event's Q, SS and Sprint)")
+    parser.add_argument("--jobs", type=int, default=2, metavar="N",
+                        help="the several-sessions run also with populate_db.py --jobs N per "
+                             "database (default 2; 1: not)")
     parser.add_argument("--session-seconds", type=float, default=1800.0,
                         help="synthetic telemetry per session of that run (default 1800)")
     parser.add_argument("--writer-rows", type=int, default=300_000,
@@ -484,6 +494,8 @@ def main(argv=None) -> None:
             else:
                 report["writers"] = {"unavailable": "it needs PostgreSQL (--databases)"}
 
+        session_kinds = kinds + ([f"{kind} --jobs {args.jobs}" for kind in kinds]
+                                 if args.jobs > 1 else [])
         race_sessions = RACE
         several = SEVERAL_SESSIONS[:args.sessions]
         caches = {}
@@ -505,7 +517,7 @@ def main(argv=None) -> None:
         if "sessions" in parts:
             print(f"Sessions: {args.runs} run(s) ...", flush=True)
             report["several_sessions"] = scenario("sessions", caches["sessions"], several,
-                                                  kinds, args.runs, workdir)
+                                                  session_kinds, args.runs, workdir)
         report["parent_peak_rss_mb"] = round(peak_rss_mb(), 1)
 
     print("\n" + machine_line(report["machine"]))
@@ -521,9 +533,9 @@ def main(argv=None) -> None:
                        f"FastF1 parse, offline", report["race"], kinds, args.runs)
     if "several_sessions" in report:
         names = "; ".join(f"{y} {e} {n}" for y, e, n in several)
-        print_scenario(f"3. {len(several)} sessions in one process: {names} (recorded) + "
+        print_scenario(f"3. {len(several)} sessions in one run: {names} (recorded) + "
                        f"{args.session_seconds:g} s of synthetic telemetry each",
-                       report["several_sessions"], kinds, args.runs)
+                       report["several_sessions"], session_kinds, args.runs)
     if "race" in report:
         print_sizes(report["race"]["sizes"])
     if args.json:

@@ -13,7 +13,7 @@ import datetime as dt
 import logging
 import time
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
 from .claims import SessionClaims
 from .config import resolve_cache_dir, resolve_database
@@ -24,7 +24,7 @@ from .ledger import read_ledger
 from .plan import SessionPlan, Watching, plan_session
 from .plan_report import PlanReport
 from .progress import NullProgress
-from .records import EventRef, LedgerEntry, SessionRef
+from .records import EventRef, LedgerEntry, Outcome, SessionRef, Skipped
 from .run.calendar import refresh_calendar
 from .run.history import (SOURCES as HISTORY_SOURCES, HistoryPlan, HistoryRun,
                           HistorySummary, plan_history)
@@ -78,6 +78,8 @@ class DatabasePopulator:
         overlap: write each session in a background thread while FastF1 loads the next,
             where the database's dialect gains from it (PostgreSQL); False writes each
             session before loading the next.
+        jobs: worker processes loading sessions at once (run/jobs.py); each needs the
+            memory of a FastF1 process of its own. 1 loads in this process.
 
     Building one checks the arguments and applies no setting: FastF1's process-wide cache
     settings are applied when a run starts. Session names are resolved through FastF1's
@@ -92,12 +94,21 @@ class DatabasePopulator:
                  shard: Shard | str | None = None, retries: int = 3,
                  retry_wait: float = 10.0, wait_for_budget: bool = True,
                  requests_per_hour: int = 500, refresh_older_than: float | str | None = None,
-                 clock=None, overlap: bool = True):
+                 clock=None, overlap: bool = True, jobs: int = 1):
         self.options = RunOptions.checked(
             year, events=events, sessions=sessions, tables=tables, force=force,
             include_testing=include_testing, shard=shard, retries=retries,
             retry_wait=retry_wait, refresh_older_than=refresh_older_than,
-            requests_per_hour=requests_per_hour)
+            requests_per_hour=requests_per_hour, jobs=jobs)
+        # What a worker process builds its own populator from (run/jobs.py): the checked
+        # selection is the parent's business, so a worker gets no shard.
+        self._worker_options = dict(
+            year=self.options.years, database_url=database_url, events=events,
+            sessions=sessions, tables=tables, force=force, offline=offline,
+            cache_dir=cache_dir, include_testing=include_testing, retries=retries,
+            retry_wait=retry_wait, wait_for_budget=wait_for_budget,
+            requests_per_hour=requests_per_hour, refresh_older_than=refresh_older_than,
+            overlap=overlap, shard="1/1")
         self.target = resolve_database(database_url)
         self.progress = progress or NullProgress()
         self.clock = clock or SystemClock()
@@ -111,6 +122,7 @@ class DatabasePopulator:
             shared_log=self._shared_request_log)
         self.database: Database | None = None
         self._budget_database: Database | None = None
+        self._worker_counts = (0, 0)      # FastF1 loads and requests of the workers (jobs)
 
     @property
     def years(self) -> tuple[int, ...]:
@@ -151,6 +163,7 @@ class DatabasePopulator:
         """
         started, loads_before = time.monotonic(), self.source.loads
         requests_before = self.source.requests
+        self._worker_counts = (0, 0)
         summary = self._new_summary()
         runner = None
         try:
@@ -162,16 +175,20 @@ class DatabasePopulator:
                      f" (shard {self.options.shard})" if self.options.shard else "",
                      summary.database)
             plan_for = self._planner(watching)
-            runner = self._runner(summary, plan_for, selection)
-            for event, refs in self.progress.bar(selection, total=len(selection),
-                                                 desc=summary.seasons, level=0):
-                self.progress.set_description(0, f"{event.year} {event.name}")
-                for ref in self.progress.bar(refs, total=len(refs), desc="sessions", level=1):
-                    self.progress.set_description(1, ref.key.session_type)
-                    plan = plan_for(ref, ledger.get(ref.key))
-                    summary.record_not_available(plan.not_available)
-                    runner.run(plan)
-            runner.finish()                       # the last session's write
+            if self.options.jobs > 1:
+                self._run_in_workers(summary, plan_for, selection, ledger)
+            else:
+                runner = self._runner(summary, plan_for, selection)
+                for event, refs in self.progress.bar(selection, total=len(selection),
+                                                     desc=summary.seasons, level=0):
+                    self.progress.set_description(0, f"{event.year} {event.name}")
+                    for ref in self.progress.bar(refs, total=len(refs), desc="sessions",
+                                                 level=1):
+                        self.progress.set_description(1, ref.key.session_type)
+                        plan = plan_for(ref, ledger.get(ref.key))
+                        summary.record_not_available(plan.not_available)
+                        runner.run(plan)
+                runner.finish()                   # the last session's write
         except RunAborted as error:
             self._settle(runner)
             summary.record_abort(error)
@@ -180,10 +197,34 @@ class DatabasePopulator:
             summary.record_stop(stop)
         finally:
             self._settle(runner)                  # only busy when something unforeseen
-        summary.fastf1_loads = self.source.loads - loads_before
-        summary.requests = self.source.requests - requests_before
+        summary.fastf1_loads = self.source.loads - loads_before + self._worker_counts[0]
+        summary.requests = self.source.requests - requests_before + self._worker_counts[1]
         summary.duration_seconds = time.monotonic() - started
         return summary
+
+    def serve_plans(self, next_plan: Callable[[], SessionPlan | None],
+                    report: Callable[[Outcome], None]) -> tuple[int, int]:
+        """A worker process's run (run/jobs.py): load each plan ``next_plan`` hands out
+        until it hands out None, reporting each outcome; returns the FastF1 loads and
+        requests made. The parent planned the sessions and made the schema current."""
+        loads_before, requests_before = self.source.loads, self.source.requests
+        runner = None
+        try:
+            with database_errors_classified():
+                self.source.start()
+                self._open()
+            context = RunContext(self.database, self.source,
+                                 SessionClaims(self.database.engine), self.progress,
+                                 self._planner(None))
+            writes_behind = self.overlap and dialect_of(self.database.engine).writes_behind
+            runner = SessionRunner(context, self._retry_policy(), report,
+                                   writer=WriteBehind() if writes_behind else None, last=None)
+            while (plan := next_plan()) is not None:
+                runner.run(plan)
+            runner.finish()
+        finally:
+            self._settle(runner)
+        return self.source.loads - loads_before, self.source.requests - requests_before
 
     def load_history(self, source: str = "dump", *, all_seasons: bool = False,
                      dump_file: str | Path | None = None, force: bool = False, http=None,
@@ -269,6 +310,12 @@ class DatabasePopulator:
             clock=self.clock, poll_seconds=poll_seconds, delay=delay,
             give_up_after=give_up_after, polls=polls)
 
+    def _close_connections(self) -> None:
+        """Close the pooled database connections (the engines open new ones when asked)."""
+        for database in (self.database, self._budget_database):
+            if database is not None:
+                database.engine.dispose()
+
     def close(self) -> None:
         if self.database is not None:
             self.database.close()
@@ -352,6 +399,47 @@ class DatabasePopulator:
         last = next((refs[-1].key for _, refs in reversed(selection) if refs), None)
         return SessionRunner(context, policy, summary.record,
                              writer=WriteBehind() if writes_behind else None, last=last)
+
+    def _run_in_workers(self, summary: RunSummary, plan_for, selection: Selection,
+                        ledger: dict) -> None:
+        """The selection's sessions loaded by ``jobs`` worker processes (run/jobs.py): the
+        skipped ones reported here, the others handed out one at a time; one progress bar
+        of sessions."""
+        from .run.jobs import WorkerPool, WorkerSpec, forwarded_log_levels
+
+        work = []
+        for _, refs in selection:
+            for ref in refs:
+                plan = plan_for(ref, ledger.get(ref.key))
+                summary.record_not_available(plan.not_available)
+                if plan.skipped:
+                    summary.record(Skipped(plan.ref, plan.skip))
+                else:
+                    work.append(plan)
+        if not work:
+            return
+        # A worker loads what it is handed whatever its options say: no shard, no force
+        # needed (the parent's plans already carry both).
+        pool = WorkerPool(WorkerSpec(self._worker_options, forwarded_log_levels()), work,
+                          self.options.jobs, record=summary.record,
+                          stop_wait=STOP_WAIT_SECONDS)
+        log.info("Loading %s sessions with %s worker processes", len(work), pool.jobs)
+        self._close_connections()                 # none may be shared with a forked worker
+        pool.start()
+        try:
+            for _ in self.progress.bar(pool.outcomes(), total=len(work),
+                                       desc=f"sessions ({pool.jobs} workers)", level=1):
+                pass
+        finally:
+            self._worker_counts = (pool.fastf1_loads, pool.requests)
+            # Outcomes came in as the workers finished; the summary lists them in schedule
+            # order, as a run of one process does.
+            order = {(ref.key.year, ref.key.round_number, ref.key.session_type): place
+                     for place, ref in enumerate(ref for _, refs in selection for ref in refs)}
+            summary.sessions.sort(key=lambda entry: order.get(
+                (entry.year, entry.round_number, entry.session_type), len(order)))
+        if pool.aborted is not None:
+            raise pool.aborted
 
     @staticmethod
     def _settle(runner: SessionRunner | None) -> None:

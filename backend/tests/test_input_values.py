@@ -33,6 +33,7 @@ FLAG_VALUES = {
                        "not a url", "sqlite:///{missing}/f1.db"],
     "--shard": ["", "0/2", "3/2", "1/0", "a/b", "1", "-1/2", "1/2/3"],
     "--retries": ["", "-1", "101", "1.5", *NOT_NUMBERS[2:]],
+    "--jobs": ["", "0", "-1", "65", "1.5", "two", *NOT_NUMBERS[2:]],
     "--retry-wait": ["", "-1", "301", *NOT_NUMBERS[2:]],
     "--requests-per-hour": ["", "0", "-5", "501", "1.5", *NOT_NUMBERS[2:]],
     "--poll-interval": ["", "0", "0.5", "-1", "10081", *NOT_NUMBERS[2:]],

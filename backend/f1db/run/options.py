@@ -18,6 +18,7 @@ from ..shard import Shard, parse_shard, shard_from_environment
 from ..sources.events import session_name
 
 MAX_REQUESTS_PER_HOUR = 500      # FastF1's own limit of requests to any API
+MAX_JOBS = 64                    # worker processes (each a FastF1 of its own: memory bound)
 
 
 @dataclass(frozen=True)
@@ -33,12 +34,13 @@ class RunOptions:
     retry_wait: float
     refresh: Freshness | None
     requests_per_hour: int
+    jobs: int = 1                       # worker processes loading sessions at once
 
     @classmethod
     def checked(cls, year: int | Iterable[int], *, events=(), sessions=(), tables=None,
                 force=False, include_testing=False, shard: Shard | str | None = None,
                 retries=3, retry_wait=10.0, refresh_older_than=None,
-                requests_per_hour=MAX_REQUESTS_PER_HOUR) -> "RunOptions":
+                requests_per_hour=MAX_REQUESTS_PER_HOUR, jobs=1) -> "RunOptions":
         years = check_years(year)
         session_ids = tuple(sessions)
         for identifier in session_ids:          # unknown names fail now, not mid-run
@@ -47,6 +49,9 @@ class RunOptions:
             raise UsageError(f"The request budget must be 1 to {MAX_REQUESTS_PER_HOUR} an hour "
                              f"(FastF1's own limit), not {requests_per_hour}",
                              parameter="requests_per_hour")
+        if not 1 <= _count(jobs, "jobs") <= MAX_JOBS:
+            raise UsageError(f"Jobs must be 1 to {MAX_JOBS} worker processes, not {jobs}",
+                             parameter="jobs")
         return cls(
             years=years, events=tuple(events), session_ids=session_ids,
             tables=choose_tables(None if tables is None else tuple(tables)),
@@ -54,7 +59,8 @@ class RunOptions:
             shard=(parse_shard(shard) if isinstance(shard, str)
                    else shard or shard_from_environment()),
             retries=_count(retries, "retries"), retry_wait=_seconds(retry_wait, "retry_wait"),
-            refresh=freshness_from(refresh_older_than), requests_per_hour=requests_per_hour)
+            refresh=freshness_from(refresh_older_than), requests_per_hour=requests_per_hour,
+            jobs=jobs)
 
     def session_names(self, year: int) -> tuple[str, ...]:
         """FastF1's names of the chosen sessions in ``year`` (() = every session)."""
