@@ -203,11 +203,10 @@ class DatabasePopulator:
         return summary
 
     def serve_plans(self, next_plan: Callable[[], SessionPlan | None],
-                    report: Callable[[Outcome], None]) -> tuple[int, int]:
+                    report: Callable[[Outcome], None]) -> None:
         """A worker process's run (run/jobs.py): load each plan ``next_plan`` hands out
-        until it hands out None, reporting each outcome; returns the FastF1 loads and
-        requests made. The parent planned the sessions and made the schema current."""
-        loads_before, requests_before = self.source.loads, self.source.requests
+        until it hands out None, reporting each outcome. The parent planned the sessions
+        and made the schema current."""
         runner = None
         try:
             with database_errors_classified():
@@ -224,7 +223,6 @@ class DatabasePopulator:
             runner.finish()
         finally:
             self._settle(runner)
-        return self.source.loads - loads_before, self.source.requests - requests_before
 
     def load_history(self, source: str = "dump", *, all_seasons: bool = False,
                      dump_file: str | Path | None = None, force: bool = False, http=None,
@@ -406,6 +404,7 @@ class DatabasePopulator:
         skipped ones reported here, the others handed out one at a time; one progress bar
         of sessions."""
         from .run.jobs import WorkerPool, WorkerSpec, forwarded_log_levels
+        from .signals import deferred
 
         work = []
         for _, refs in selection:
@@ -427,9 +426,12 @@ class DatabasePopulator:
         self._close_connections()                 # none may be shared with a forked worker
         pool.start()
         try:
-            for _ in self.progress.bar(pool.outcomes(), total=len(work),
-                                       desc=f"sessions ({pool.jobs} workers)", level=1):
-                pass
+            # A stop is raised only where the pool waits for its workers (run/jobs.py),
+            # never in the middle of relaying a message or of this loop.
+            with deferred():
+                for _ in self.progress.bar(pool.outcomes(), total=len(work),
+                                           desc=f"sessions ({pool.jobs} workers)", level=1):
+                    pass
         finally:
             self._worker_counts = (pool.fastf1_loads, pool.requests)
             # Outcomes came in as the workers finished; the summary lists them in schedule

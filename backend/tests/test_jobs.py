@@ -79,10 +79,16 @@ def test_two_workers_store_each_session_once_with_one_summary_and_one_log(databa
                                                                           recorded_cache):
     result = run_child(tmp_path, *BAKU_ARGS, *JOBS, "--database-url", database_url)
     assert_clean_exit(result)
-    entries = session_entries(result.summary)
-    assert [entries[s.name]["outcome"] for s in BAKU] == ["loaded", "loaded"], result.summary
+    # One summary, in schedule order whichever worker finished first.
+    assert [entry["session_type"] for entry in result.summary["sessions"]] == [
+        s.name for s in BAKU]
+    assert [entry["outcome"] for entry in result.summary["sessions"]] == ["loaded"] * 2
     assert result.summary["fastf1_loads"] == 2
-    assert result.summary["requests"] > 0        # the workers' requests are counted
+    # The workers' requests are counted: as many as one process makes for the same work.
+    one_process = run_child(tmp_path, *BAKU_ARGS, "--database-url",
+                            f"sqlite:///{tmp_path / 'one-process.db'}")
+    assert_clean_exit(one_process)
+    assert result.summary["requests"] == one_process.summary["requests"] > 0
     assert result.stdout.count("Summary for") == 1, result.describe()
     log = (result.folder / "populate.log").read_text()
     assert "Loading 2 sessions with 2 worker processes" in log
@@ -109,7 +115,10 @@ def test_sigterm_to_the_run_stops_every_worker_and_rolls_back(database_url, tmp_
         pids = children_of(child.pid)
         assert len(pids) == 2
         child.send_signal(signal.SIGTERM)
+        sent = time.monotonic()
         result = child.finish(timeout=90)
+    # Well before the 30 s after which a worker that ignored the stop would be killed.
+    assert time.monotonic() - sent < 15
     assert_clean_exit(result, code=143)
     wait_gone(pids)
     assert result.summary["stopped"] == "SIGTERM" and result.summary["exit_code"] == 143
@@ -147,20 +156,35 @@ def test_kill_9_of_the_run_stops_its_workers_and_a_rerun_stores_each_once(databa
 
 def test_a_worker_killed_fails_its_session_and_the_other_goes_on(database_url, tmp_path,
                                                                  recorded_cache):
-    """One worker killed -9 with its rows written, not committed (an out-of-memory kill):
+    """One worker killed -9 (an out-of-memory kill) with its rows written, not committed:
     its session fails saying so, rolled back; the other worker's session is stored; exit
     1; a rerun loads the failed one."""
+    worker_ended_alone(signal.SIGKILL, "was killed by SIGKILL", database_url, tmp_path,
+                       recorded_cache)
+
+
+def test_a_worker_stopped_alone_fails_its_session_and_the_other_goes_on(sqlite_url, tmp_path,
+                                                                        recorded_cache):
+    """SIGTERM to one worker only (not to the run): it rolls its session back and ends;
+    that session fails saying so, the other is stored, exit 1. On SQLite, where the
+    worker writes in its main thread; on PostgreSQL the write runs behind in its writer
+    thread, which a stop lets finish (as in one process)."""
+    worker_ended_alone(signal.SIGTERM, "was stopped by a signal sent to it alone",
+                       sqlite_url, tmp_path, recorded_cache)
+
+
+def worker_ended_alone(signal_number, words, database_url, tmp_path, recorded_cache):
     with start_child(tmp_path, *BAKU_ARGS, *JOBS, "--database-url", database_url,
                      pause_at="ledger", pause_seconds=4) as child:
         victim = wait_for_pauses(child, 1)[0]
-        os.kill(victim, signal.SIGKILL)
+        os.kill(victim, signal_number)
         result = child.finish(timeout=90)
     assert_clean_exit(result, code=1)
     entries = session_entries(result.summary)
     outcomes = sorted(entry["outcome"] for entry in entries.values())
     assert outcomes == ["failed", "loaded"], result.summary
     failed = next(entry for entry in entries.values() if entry["outcome"] == "failed")
-    assert "its worker process was killed by SIGKILL while loading it" in failed["reason"]
+    assert f"its worker process {words} while loading it" in failed["reason"]
     assert ledger_session_count(database_url) == 1
 
     rerun = run_child(tmp_path, *BAKU_ARGS, *JOBS, "--database-url", database_url,
@@ -177,3 +201,62 @@ def test_a_worker_killed_fails_its_session_and_the_other_goes_on(database_url, t
 def test_jobs_with_a_mode_that_loads_one_at_a_time_is_one_usage_line(args, words, tmp_path):
     result = populate(tmp_path, *JOBS, *args)
     assert words in assert_one_line_error(result)
+
+
+DEFERRED = """
+import os, signal, sys
+from f1db.errors import Interrupted
+from f1db.signals import deferred, interruptible, stop_on_signals
+
+steps = []
+with stop_on_signals():
+    try:
+        with deferred():
+            os.kill(os.getpid(), signal.SIGTERM)
+            steps.append("after the signal, inside deferred")
+            with deferred():
+                steps.append("nested")
+            steps.append("after the nested block")
+    except Interrupted as stop:
+        steps.append(f"raised at the end: {stop.signal_name}")
+print(steps)
+"""
+
+INTERRUPTIBLE = """
+import os, signal, time
+from f1db.errors import Interrupted
+from f1db.signals import deferred, interruptible, stop_on_signals
+
+steps = []
+with stop_on_signals():
+    try:
+        with deferred():
+            steps.append("deferred")
+            with interruptible():
+                os.kill(os.getpid(), signal.SIGINT)
+                time.sleep(5)
+                steps.append("not reached")
+    except Interrupted as stop:
+        steps.append(f"raised in the window: {stop.signal_name}")
+print(steps)
+"""
+
+
+@pytest.mark.parametrize("code, steps", [
+    (DEFERRED, ["after the signal, inside deferred", "nested", "after the nested block",
+                "raised at the end: SIGTERM"]),
+    (INTERRUPTIBLE, ["deferred", "raised in the window: SIGINT"]),
+], ids=["deferred", "interruptible"])
+def test_a_stop_is_raised_only_where_the_relay_allows(code, steps):
+    """The relay's rule (signals.deferred): a stop never cuts a step in two; it is raised
+    when the block ends, or at once in a wait marked interruptible. In a child process:
+    a stop marks this process's signal state for good."""
+    import subprocess
+    import sys
+
+    from support.entry_scripts import BACKEND
+
+    result = subprocess.run([sys.executable, "-c", code], cwd=BACKEND, capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == repr(steps)

@@ -123,6 +123,27 @@ def test_a_dropped_connection_is_retried_and_counted_once(engine, postgres_url):
     assert logged_requests(engine) == 2
 
 
+def test_a_connection_dropped_inside_a_decision_runs_it_again_and_counts_once(engine):
+    """The server ends the budget's connection in the middle of a decision (its backend
+    terminated, as by a failover): the transaction is gone with it, the decision runs again
+    on a new connection, and the request is recorded once."""
+    clock = FakeClock()
+    log = DatabaseRequestLog(engine, database="the test database", clock=clock,
+                             sleep=lambda seconds: None)
+    attempts = []
+
+    def take(logged):
+        attempts.append(logged.now(clock))
+        logged.record(logged.now(clock), False)
+        if len(attempts) == 1:
+            logged._connection.execute(text("SELECT pg_terminate_backend(pg_backend_pid())"))
+        return "granted"
+
+    assert log.decide(take) == "granted"
+    assert len(attempts) == 2
+    assert logged_requests(engine) == 1
+
+
 @pytest.mark.slow
 def test_a_role_that_may_not_write_the_table_falls_back_to_the_file(engine, postgres_url,
                                                                     tmp_path, caplog):
@@ -209,9 +230,14 @@ def run_children(url: str, mode: str, tmp_path, count: int = 3) -> list[list[str
 
 
 @pytest.mark.slow
-def test_processes_sharing_a_database_never_exceed_or_lose_a_count(engine, postgres_url,
-                                                                   tmp_path):
-    """Three processes, 120 attempts for 49 slots, the server's clock: exactly the cap."""
+@pytest.mark.parametrize("isolation", ["read committed", "repeatable read"])
+def test_processes_sharing_a_database_never_exceed_or_lose_a_count(isolation, engine,
+                                                                   postgres_url, tmp_path):
+    """Three processes, 120 attempts for 49 slots, the server's clock: exactly the cap,
+    also where the database's default isolation is repeatable read."""
+    with engine.begin() as connection:
+        connection.execute(text(f"ALTER DATABASE \"{engine.url.database}\" "
+                                f"SET default_transaction_isolation = '{isolation}'"))
     database_budget(engine).usage()
     granted = sum(len(out) for out in run_children(postgres_url, "count", tmp_path))
     usage = database_budget(engine, requests_per_hour=50).usage()

@@ -27,7 +27,6 @@ back: nothing stored is lost or doubled.
 from __future__ import annotations
 
 import collections
-import contextlib
 import logging
 import multiprocessing
 import os
@@ -42,7 +41,7 @@ from typing import Callable, Iterator
 from ..errors import F1DBError, Interrupted, RunAborted
 from ..plan import SessionPlan
 from ..records import Failed, Outcome, SessionKey, SessionRef
-from ..signals import STOP_SIGNALS, stop_on_signals
+from ..signals import STOP_SIGNALS, deferred, interruptible, stop_on_signals, stops_received
 
 log = logging.getLogger("f1db")
 
@@ -89,6 +88,7 @@ class WorkerPool:
         self.stopping = False
         self.fastf1_loads = 0
         self.requests = 0
+        self._stops_at_start = stops_received()
 
     def start(self) -> None:
         """Start the workers: forked on Linux (a worker starts in milliseconds with
@@ -124,22 +124,24 @@ class WorkerPool:
     # -- the parent's loop -------------------------------------------------------------------
 
     def _serve(self, deadline: float | None = None) -> Iterator[Outcome]:
-        """Wait for the workers (a stop may interrupt the wait), then read and handle what
-        they sent with the stop signals held back: a stop in the middle of reading a
-        message would leave the pipe's stream cut, a half-handled worker counted twice."""
+        """Wait for the workers, then read and handle what they sent. The caller runs the
+        pool inside ``signals.deferred``: a stop is raised only in the wait (or as it
+        begins), never while a message is half read or half handled, or a plan half sent;
+        the pipes' streams stay whole and every outcome is recorded once."""
         while live := [worker for worker in self.workers if worker.ended is None
                        or worker.process.is_alive()]:
             if deadline is not None and time.monotonic() > deadline:
                 return
-            ready = wait([worker.connection for worker in live if not worker.connection.closed]
-                         + [worker.process.sentinel for worker in live], timeout=1.0)
+            with interruptible():
+                ready = wait([worker.connection for worker in live
+                              if not worker.connection.closed]
+                             + [worker.process.sentinel for worker in live], timeout=1.0)
             outcomes: list[Outcome] = []
-            with _stop_signals_held():
-                for worker in live:
-                    if not worker.connection.closed and worker.connection in ready:
-                        outcomes += self._receive(worker)
-                    elif worker.connection.closed and worker.process.sentinel in ready:
-                        outcomes += self._gone(worker)
+            for worker in live:
+                if not worker.connection.closed and worker.connection in ready:
+                    outcomes += self._receive(worker)
+                elif worker.connection.closed and worker.process.sentinel in ready:
+                    outcomes += self._gone(worker)
             yield from outcomes
 
     def _receive(self, worker: _Worker) -> list[Outcome]:
@@ -147,7 +149,7 @@ class WorkerPool:
         try:
             while worker.connection.poll():
                 outcomes += self._handle(worker, worker.connection.recv())
-        except (EOFError, OSError):
+        except Exception:            # end of file, or a stream the worker left cut
             worker.connection.close()
             outcomes += self._gone(worker)
         return outcomes
@@ -189,8 +191,12 @@ class WorkerPool:
             worker.ended = "killed"
         how = _how_it_ended(worker.process.exitcode)
         outcomes: list[Outcome] = []
-        if worker.ended == "stopped" or self.stopping:
-            worker.in_hand.clear()        # rolled back by the stop, as in one process
+        run_stopped = self.stopping or stops_received() > self._stops_at_start
+        if run_stopped or worker.ended == "aborted":
+            # Rolled back by the run's stop or abort, as in one process: no outcome.
+            worker.in_hand.clear()
+        elif worker.ended == "stopped":
+            how = "was stopped by a signal sent to it alone"
         for ref in worker.in_hand.values():
             reason = (f"its worker process {how} while loading it; what it had written "
                       f"was rolled back: rerun to load it")
@@ -202,8 +208,7 @@ class WorkerPool:
             outcomes += [Failed(plan.ref, F1DBError, reason) for plan in self.work]
             self.work.clear()
         for failed in outcomes:
-            log.error("Failed %s: %s", failed.ref.label, failed.reason)
-            self.record(failed)
+            self.record(failed)              # which logs it
         return outcomes
 
     def _pass_on(self, number: int) -> None:
@@ -224,16 +229,6 @@ class WorkerPool:
             worker.connection.close()
 
 
-@contextlib.contextmanager
-def _stop_signals_held() -> Iterator[None]:
-    """SIGINT, SIGTERM and SIGHUP held back (delivered when the block ends)."""
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
-
-
 def _how_it_ended(exitcode: int | None) -> str:
     if exitcode is None:
         return "stopped answering"
@@ -252,11 +247,11 @@ class _Sender:
         self._lock = threading.Lock()
 
     def __call__(self, message: tuple) -> None:
-        with self._lock:
+        with self._lock, deferred():           # a stop never cuts a message in two
             self.connection.send(message)
 
     def next_plan(self) -> SessionPlan | None:
-        with self._lock:
+        with self._lock, deferred():
             self.connection.send(("ready",))
             return self.connection.recv()[1]
 
@@ -276,34 +271,29 @@ class _ToParent(logging.Handler):
             record.msg, record.args = record.getMessage(), None
             record.exc_info = None
             self.send(("log", record))
-        except Exception:  # pragma: no cover - logging must never raise
-            self.handleError(record)
+        except Exception:  # pragma: no cover - the parent is gone: nowhere to log to
+            pass
 
 
 def worker_main(spec: WorkerSpec, connection: Connection, number: int) -> None:
-    """A worker process: load the plans the parent hands out until it hands out none."""
+    """A worker process: load the plans the parent hands out until it hands out none.
+
+    Whatever ends it is reported over the pipe and nothing reaches the console: the stop
+    signals are held back until its own handlers are in place, a crash is logged (the
+    traceback goes to the parent's log file) and the process exits 1.
+    """
+    signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
     _stop_with_parent()
-    from ..sources.fastf1_source import import_fastf1
-
-    import_fastf1()        # FastF1 installs its own console handler on import: replaced below
     send = _Sender(connection)
-    handler = _ToParent(send)
-    for name, level in spec.log_levels.items():
-        logger = logging.getLogger(name or None)
-        logger.handlers[:] = [handler]
-        logger.setLevel(level)
-        logger.propagate = name == ""
-    logging.captureWarnings(True)
-
-    from ..populator import DatabasePopulator    # the run imports this module
-
-    populator = None
+    populator, exit_code = None, 0
     with stop_on_signals():
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
         try:
+            _log_to_parent(send, spec.log_levels)
+            from ..populator import DatabasePopulator    # the run imports this module
+
             populator = DatabasePopulator(**spec.options)
-            loads, requests = populator.serve_plans(send.next_plan,
-                                                    lambda outcome: send(("outcome", outcome)))
-            send(("counts", loads, requests))
+            populator.serve_plans(send.next_plan, lambda outcome: send(("outcome", outcome)))
             send(("finished",))
         except RunAborted as error:
             send(("aborted", str(error), error.exit_code))
@@ -311,10 +301,46 @@ def worker_main(spec: WorkerSpec, connection: Connection, number: int) -> None:
             send(("stopped",))
         except F1DBError as error:            # its start-up failed: the run cannot go on
             send(("aborted", f"worker {number}: {error}", error.exit_code))
+        except BaseException as error:       # a bug, or the parent gone (a broken pipe)
+            exit_code = 1
+            log.error("Worker %s crashed: %s: %s", number, type(error).__name__, error,
+                      exc_info=True)
         finally:
-            if populator is not None:
-                populator.close()
-            connection.close()
+            signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+            _close_quietly(populator, send)
+    os._exit(exit_code)
+
+
+def _log_to_parent(send: _Sender, log_levels: dict[str, int]) -> None:
+    from ..sources.fastf1_source import import_fastf1
+
+    import_fastf1()        # FastF1 installs its own console handler on import: replaced here
+    handler = _ToParent(send)
+    for name, level in log_levels.items():
+        logger = logging.getLogger(name or None)
+        logger.handlers[:] = [handler]
+        logger.setLevel(level)
+        logger.propagate = name == ""
+    logging.captureWarnings(True)
+
+
+def _close_quietly(populator, send: _Sender) -> None:
+    """The worker's FastF1 loads and requests for the summary (whatever ended it), then
+    its connections closed; a parent that is gone changes nothing."""
+    try:
+        if populator is not None:
+            send(("counts", populator.source.loads, populator.source.requests))
+    except Exception:
+        pass
+    try:
+        if populator is not None:
+            populator.close()
+    except Exception:
+        pass
+    try:
+        send.connection.close()
+    except Exception:
+        pass
 
 
 def _stop_with_parent() -> None:

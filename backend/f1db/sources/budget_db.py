@@ -54,7 +54,11 @@ class DatabaseRequestLog:
     """The request log as the table ``request_budget`` of ``engine``'s database."""
 
     def __init__(self, engine: Engine, *, database: str, clock=None, sleep=_time.sleep):
-        self.engine = engine
+        """``engine``: the budget's own (its pool is emptied after a dropped connection)."""
+        # Read committed whatever the server's or the role's default: each count must see
+        # the requests committed while it waited for the lock (a snapshot taken before the
+        # wait, as repeatable read takes it, would let two processes take the last slot).
+        self.engine = engine.execution_options(isolation_level="READ COMMITTED")
         self.description = f"the request budget in {database}"
         self._server_clock = clock is None or isinstance(clock, SystemClock)
         self._sleep = sleep
@@ -71,7 +75,9 @@ class DatabaseRequestLog:
                     with self.engine.connect() as connection, connection.begin():
                         dialect_of(connection).wait_for_lock(connection, LOCK)
                         self._ensure_table(connection)
-                        return decision(_DatabaseRequests(connection, self._server_clock))
+                        result = decision(_DatabaseRequests(connection, self._server_clock))
+                    self._table_checked = True       # committed: the table is there
+                    return result
                 except Exception as error:
                     if not is_database_error(error):
                         raise
@@ -82,6 +88,7 @@ class DatabaseRequestLog:
                         raise as_f1db_error(error) from None
                     log.info("The request budget's connection failed (%s); again in %.1f s",
                              as_f1db_error(error), wait)
+                    self.engine.dispose()        # no dead connection is handed out again
                     self._sleep(wait)
         raise AssertionError("unreachable")
 
@@ -91,7 +98,6 @@ class DatabaseRequestLog:
         if not inspect(connection).has_table(TABLE):
             connection.execute(text(CREATE_TABLE))
             connection.execute(text(CREATE_INDEX))
-        self._table_checked = True
 
 
 class _DatabaseRequests:
