@@ -260,3 +260,22 @@ def test_a_stop_is_raised_only_where_the_relay_allows(code, steps):
                             text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == repr(steps)
+
+
+def test_a_spent_budget_in_a_worker_ends_the_run_with_exit_3(sqlite_url, tmp_path):
+    """``--no-wait`` and a budget too small for both sessions: the worker that finds it
+    spent ends the run as one process would (exit 3, the summary saying when to resume), no
+    request over the cap is made, and every request a worker made, also the one that was
+    stopped by the spent budget, is counted in the summary."""
+    from f1db.sources.budget import RequestBudget
+    from f1db.sources.fastf1_source import BUDGET_FILE
+
+    result = run_child(tmp_path, *BAKU_ARGS, *JOBS, "--requests-per-hour", "12", "--no-wait",
+                       "--database-url", sqlite_url)
+    assert_clean_exit(result, code=3)
+    assert result.summary["aborted"].startswith("The hour's request budget is spent")
+    assert "Resume: run the same command again" in result.stdout
+    usage = RequestBudget(result.folder / "fastf1-cache" / BUDGET_FILE,
+                          requests_per_hour=12).usage()["any"]
+    assert usage.used <= usage.cap == 11
+    assert result.summary["requests"] == usage.used
