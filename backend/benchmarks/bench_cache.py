@@ -58,7 +58,7 @@ SEVERAL_SESSIONS = [
     (2023, "Azerbaijan Grand Prix", "Sprint"),
     (2021, "Italian Grand Prix", "Practice 2"),
     (2021, "Mexico City Grand Prix", "Qualifying"),
-    (2025, "Miami Grand Prix", "Sprint"),       # from here, one selection cannot name them
+    (2025, "Miami Grand Prix", "Sprint"),
     (2020, "Hungarian Grand Prix", "Practice 2"),
 ]
 

@@ -11,7 +11,7 @@ exist; PostgreSQL on 127.0.0.1:5432, user postgres, for the postgresql runs):
     python backend/benchmarks/bench_populate.py --seconds 600 --session-seconds 300 \\
         --runs 1 --writer-rows 20000                             # a quick look
     python backend/benchmarks/bench_populate.py --databases sqlite --parts race
-    python backend/benchmarks/bench_populate.py --parts sessions --sessions 5 --jobs 2
+    python backend/benchmarks/bench_populate.py --parts sessions --sessions 6 --jobs 2
 
 The tools: this script runs everything and prints the report; ``bench_cache.py`` builds the
 FastF1 caches (run in a child process when a cache is missing), ``fastf1_alone.py`` is the
@@ -46,9 +46,8 @@ What it prints, in one run
    ``--session-seconds`` (default 1800) of synthetic telemetry each, loaded by one
    ``populate_db.py`` process, against one FastF1-alone process loading the same sessions
    in turn. ``populate_db.py`` selects years x events x sessions; where that names
-   sessions which are not in the cache (K=4 and 5 do), they fail at once offline, and the
-   report lists them; the default K=3 selects exactly the three. K=6 and 7 name events
-   missing from some of the years, which populate_db.py refuses. With ``--jobs N``
+   sessions which are not in the cache (K=4 and more do), they fail at once offline, and
+   the report lists them; the default K=3 selects exactly the three. With ``--jobs N``
    (default 2) also ``populate_db.py --jobs N`` per database; its peak RSS is the largest
    of the run's processes (``ru_maxrss`` of a process covers the children it reaped), so
    it is a worker's peak.

@@ -140,14 +140,31 @@ class DatabasePopulator:
         max_events = check_max_events(max_events)
         self.source.start()
         selection = []
+        missing: dict[str, UsageError] = {}      # event selector -> its first season's refusal
+        found: set[str] = set()
         for year in self.years:
             season = self.source.season(year, include_testing=self.options.include_testing)
             if self.options.events:
-                chosen = [self.source.find_event(season, selector)
-                          for selector in self.options.events]
+                chosen = []
+                for selector in self.options.events:
+                    try:
+                        chosen.append(self.source.find_event(season, selector))
+                        found.add(selector)
+                    except UsageError as refusal:
+                        # Over several seasons an event that some of them lack (Miami
+                        # before 2022) is taken where it exists; one season: an error.
+                        if len(self.years) == 1:
+                            raise
+                        missing.setdefault(selector, refusal)
+                        log.info("%s: no event of %s matches it", selector, year)
                 season = list({event.round_number: event for event in chosen}.values())
+                if not season:
+                    continue                     # none of the events in this season
             selection += select_sessions(season, self.options.session_names(year), year,
                                          max_events)
+        for selector, refusal in missing.items():
+            if selector not in found:            # in none of the seasons: a typo, say so
+                raise refusal
         shard = self.options.shard
         if shard is None:
             return selection

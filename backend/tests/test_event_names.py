@@ -48,3 +48,21 @@ def test_a_name_not_in_the_season_lists_the_season_instead_of_guessing(source, y
     assert refused.value.parameter == "events"
     assert f"No event of {year} matches '{name}'" in message
     assert all(event.name in message for event in season if event.round_number > 0)
+
+
+def test_over_several_seasons_an_event_is_taken_where_it_exists(recorded_cache, sqlite_url):
+    """Miami joined in 2022: ``--year 2021,2023 --event Miami`` selects 2023's Miami and
+    nothing of 2021 (a line in the log says so); a name in none of the seasons is still
+    the one-line error of a single season."""
+    from f1db.populator import DatabasePopulator
+
+    with restoring_fastf1_cache():
+        populator = DatabasePopulator((2021, 2023), events=("Miami", "Monza"), offline=True,
+                                      cache_dir=recorded_cache, database_url=sqlite_url)
+        selection = populator.select()
+        assert [(event.year, event.name) for event, _ in selection] == [
+            (2021, "Italian Grand Prix"), (2023, "Miami Grand Prix"),
+            (2023, "Italian Grand Prix")]
+        with pytest.raises(UsageError, match="No event of 2021 matches 'Narnia'"):
+            DatabasePopulator((2021, 2023), events=("Narnia",), offline=True,
+                              cache_dir=recorded_cache, database_url=sqlite_url).select()
