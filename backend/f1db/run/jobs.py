@@ -99,8 +99,12 @@ class WorkerPool:
         context = multiprocessing.get_context("fork" if forks else "spawn")
         for number in range(1, self.jobs + 1):
             parent_end, child_end = context.Pipe()
+            # A forked worker inherits the parent's ends of the earlier workers' pipes:
+            # it closes them, so that only the parent holds them.
+            earlier = [worker.connection for worker in self.workers] if forks else []
             process = context.Process(target=worker_main, name=f"f1db-worker-{number}",
-                                      args=(self.spec, child_end, number), daemon=True)
+                                      args=(self.spec, child_end, number, earlier),
+                                      daemon=True)
             process.start()
             child_end.close()
             self.workers.append(_Worker(number, process, parent_end, {}))
@@ -275,7 +279,8 @@ class _ToParent(logging.Handler):
             pass
 
 
-def worker_main(spec: WorkerSpec, connection: Connection, number: int) -> None:
+def worker_main(spec: WorkerSpec, connection: Connection, number: int,
+                inherited: list[Connection] = ()) -> None:
     """A worker process: load the plans the parent hands out until it hands out none.
 
     Whatever ends it is reported over the pipe and nothing reaches the console: the stop
@@ -284,6 +289,8 @@ def worker_main(spec: WorkerSpec, connection: Connection, number: int) -> None:
     """
     signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
     _stop_with_parent()
+    for other in inherited:
+        other.close()
     send = _Sender(connection)
     populator, exit_code = None, 0
     with stop_on_signals():
