@@ -24,7 +24,7 @@ from .ledger import read_ledger
 from .plan import SessionPlan, Watching, plan_session
 from .plan_report import PlanReport
 from .progress import NullProgress
-from .records import EventRef, LedgerEntry, Outcome, SessionRef, Skipped
+from .records import EventRef, LedgerEntry, Outcome, SessionKey, SessionRef, Skipped
 from .run.calendar import refresh_calendar
 from .run.history import (SOURCES as HISTORY_SOURCES, HistoryPlan, HistoryRun,
                           HistorySummary, plan_history)
@@ -122,7 +122,6 @@ class DatabasePopulator:
             shared_log=self._shared_request_log)
         self.database: Database | None = None
         self._budget_database: Database | None = None
-        self._worker_counts = (0, 0)      # FastF1 loads and requests of the workers (jobs)
 
     @property
     def years(self) -> tuple[int, ...]:
@@ -180,7 +179,6 @@ class DatabasePopulator:
         """
         started, loads_before = time.monotonic(), self.source.loads
         requests_before = self.source.requests
-        self._worker_counts = (0, 0)
         summary = self._new_summary()
         runner = None
         try:
@@ -195,7 +193,8 @@ class DatabasePopulator:
             if self.options.jobs > 1:
                 self._run_in_workers(summary, plan_for, selection, ledger)
             else:
-                runner = self._runner(summary, plan_for, selection)
+                last = next((refs[-1].key for _, refs in reversed(selection) if refs), None)
+                runner = self._runner(summary.record, plan_for, last)
                 for event, refs in self.progress.bar(selection, total=len(selection),
                                                      desc=summary.seasons, level=0):
                     self.progress.set_description(0, f"{event.year} {event.name}")
@@ -214,8 +213,8 @@ class DatabasePopulator:
             summary.record_stop(stop)
         finally:
             self._settle(runner)                  # only busy when something unforeseen
-        summary.fastf1_loads = self.source.loads - loads_before + self._worker_counts[0]
-        summary.requests = self.source.requests - requests_before + self._worker_counts[1]
+        summary.fastf1_loads += self.source.loads - loads_before     # workers' added already
+        summary.requests += self.source.requests - requests_before
         summary.duration_seconds = time.monotonic() - started
         return summary
 
@@ -229,12 +228,7 @@ class DatabasePopulator:
             with database_errors_classified():
                 self.source.start()
                 self._open()
-            context = RunContext(self.database, self.source,
-                                 SessionClaims(self.database.engine), self.progress,
-                                 self._planner(None))
-            writes_behind = self.overlap and dialect_of(self.database.engine).writes_behind
-            runner = SessionRunner(context, self._retry_policy(), report,
-                                   writer=WriteBehind() if writes_behind else None, last=None)
+            runner = self._runner(report, self._planner(None), last=None)
             while (plan := next_plan()) is not None:
                 runner.run(plan)
             runner.finish()
@@ -406,13 +400,14 @@ class DatabasePopulator:
                                 ride_along=RIDE_ALONG, without_load=WITHOUT_LOAD)
         return plan_for
 
-    def _runner(self, summary: RunSummary, plan_for, selection: Selection) -> SessionRunner:
+    def _runner(self, report: Callable[[Outcome], None], plan_for,
+                last: SessionKey | None) -> SessionRunner:
+        """The runner of this process's sessions; ``last``: the last one, if known (its
+        write streams instead of being prepared first)."""
         context = RunContext(self.database, self.source, SessionClaims(self.database.engine),
                              self.progress, plan_for)
-        policy = self._retry_policy()
         writes_behind = self.overlap and dialect_of(self.database.engine).writes_behind
-        last = next((refs[-1].key for _, refs in reversed(selection) if refs), None)
-        return SessionRunner(context, policy, summary.record,
+        return SessionRunner(context, self._retry_policy(), report,
                              writer=WriteBehind() if writes_behind else None, last=last)
 
     def _run_in_workers(self, summary: RunSummary, plan_for, selection: Selection,
@@ -450,7 +445,8 @@ class DatabasePopulator:
                                            desc=f"sessions ({pool.jobs} workers)", level=1):
                     pass
         finally:
-            self._worker_counts = (pool.fastf1_loads, pool.requests)
+            summary.fastf1_loads += pool.fastf1_loads
+            summary.requests += pool.requests
             # Outcomes came in as the workers finished; the summary lists them in schedule
             # order, as a run of one process does.
             order = {(ref.key.year, ref.key.round_number, ref.key.session_type): place

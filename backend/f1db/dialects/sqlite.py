@@ -123,11 +123,6 @@ class SQLite(Dialect):
     # The write runs in this process: a thread would only contend with FastF1's parse.
     writes_behind = False
 
-    def server_time(self, connection):
-        import time
-
-        return time.time()        # the server is this process
-
     def read_only(self, engine):
         return on_every_connection(engine, _query_only)
 

@@ -163,7 +163,7 @@ def _with_form(frame: pd.DataFrame, races: pd.DataFrame) -> pd.DataFrame:
     pairs = pairs[pairs["order_before"] < pairs["order"]].sort_values("order_before")
     grouped = pairs.groupby("index")
     last = grouped.tail(1).set_index("index")["position"]
-    mean = pairs.groupby("index").tail(RECENT_RACES).groupby("index")["position"].mean()
+    mean = grouped.tail(RECENT_RACES).groupby("index")["position"].mean()
     count = grouped.size()
     return frame.assign(
         previous_race_position=last.reindex(frame.index).to_numpy(),
