@@ -36,9 +36,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import (DDL, BigInteger, Boolean, Date, DateTime, Float, ForeignKeyConstraint,
-                        Integer, MetaData, PrimaryKeyConstraint, SmallInteger, String, Table,
-                        Text, UniqueConstraint, event)
+from sqlalchemy import (DDL, BigInteger, Boolean, Column, Date, DateTime, Float,
+                        ForeignKeyConstraint, Integer, LargeBinary, MetaData,
+                        PrimaryKeyConstraint, SmallInteger, String, Table, Text,
+                        UniqueConstraint, event)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING_CONVENTION = {
@@ -51,13 +52,14 @@ NAMING_CONVENTION = {
 # How a FastF1 column is stored. "duration_ms": Timedelta -> integer milliseconds;
 # "timestamp_utc": naive UTC datetime; "integer": float-with-NaN counts -> nullable int;
 # "date": a calendar day (the schedule's local event day, a birth date); "json_list": a
-# list (a driver's constructors in a season) as JSON array text, e.g. '["red_bull"]'.
+# list (a driver's constructors in a season) as JSON array text, e.g. '["red_bull"]';
+# "bytes": packed samples (packing.py), bytea / BLOB.
 KINDS = ("text", "integer", "real", "flag", "duration_ms", "timestamp_utc", "date",
-         "json_list")
+         "json_list", "bytes")
 # Each kind's SQL type unless a column narrows it (``sql_type``: SmallInteger, Integer).
 _SQL_TYPES = {"text": Text, "integer": Integer, "real": Float, "flag": Boolean,
               "duration_ms": BigInteger, "timestamp_utc": DateTime, "date": Date,
-              "json_list": Text}
+              "json_list": Text, "bytes": LargeBinary}
 _INTEGER_KINDS = ("integer", "duration_ms")
 
 
@@ -190,19 +192,6 @@ class SessionKeyMixin(EventKeyMixin):
 # split it. Telemetry and positions rows arrive in key order (the transform streams drivers
 # sorted) and are never updated, so the 10 % kept free would stay empty: pack the key index.
 PACKED_FILLFACTOR = 100
-
-
-def big_table_args(*natural_key: str) -> tuple:
-    """``__table_args__`` of the two big tables: the primary key on the session key then
-    ``natural_key`` in this order (whatever the physical column order), its PostgreSQL
-    index packed to PACKED_FILLFACTOR (``info["fillfactor"]``, applied by
-    :func:`_apply_key_fillfactor`), and on SQLite ``WITHOUT ROWID``: the rows live in the
-    primary key's B-tree instead of a rowid table plus an index repeating the key
-    (docs/DATA.md, "Storage of the big tables"; bytes a row in docs/BENCHMARKS.md).
-    """
-    key = PrimaryKeyConstraint("year", "round_number", "session_type", *natural_key,
-                               info={"fillfactor": PACKED_FILLFACTOR})
-    return key, {"sqlite_with_rowid": False}
 
 
 def _apply_key_fillfactor(table: Table) -> None:
@@ -374,15 +363,15 @@ class Weather(SessionKeyMixin, Base):
 class Telemetry(SessionKeyMixin, Base):
     """``Session.car_data[driver]`` for every driver: about 4 samples a second.
 
-    FastF1 keeps RPM, Speed and Throttle as float64 but they are whole numbers (and nGear,
-    DRS int64): all fit smallint. Times are milliseconds within the session: integer.
-    Physical order: 2-byte keys, 4/8-byte columns, 2-byte channels, the flag, text last
-    (a race's row is a 72-byte heap tuple on PostgreSQL, no padding).
+    A view (revision 0010) over ``telemetry_chunks``, where the samples are stored packed
+    (packing.py); the transform still shapes FastF1's frames as these rows, and the view
+    gives them back with these columns and types. FastF1 keeps RPM, Speed and Throttle as
+    float64 but they are whole numbers (and nGear, DRS int64): all fit smallint. Times are
+    milliseconds within the session: integer.
     """
 
     __tablename__ = "telemetry"
     __source__ = FastF1Part("car_data", load_option="telemetry", per_driver=True)
-    __table_args__ = big_table_args("driver_number", "sample_index")
 
     sample_index: Mapped[int] = derived_key()
     date_utc: Mapped[dt.datetime | None] = fastf1_column("Date", "timestamp_utc")
@@ -403,13 +392,12 @@ class Telemetry(SessionKeyMixin, Base):
 class Position(SessionKeyMixin, Base):
     """``Session.pos_data[driver]`` for every driver: about 4 samples a second.
 
-    X, Y and Z are whole numbers (1/10 m since 2020) that can pass +-32767: integer.
-    Same physical order as telemetry (an 80-byte heap tuple for a race).
+    A view over ``positions_chunks``, like ``telemetry``. X, Y and Z are whole numbers
+    (1/10 m since 2020) that can pass +-32767: integer.
     """
 
     __tablename__ = "positions"
     __source__ = FastF1Part("pos_data", load_option="telemetry", per_driver=True)
-    __table_args__ = big_table_args("driver_number", "sample_index")
 
     sample_index: Mapped[int] = derived_key()
     date_utc: Mapped[dt.datetime | None] = fastf1_column("Date", "timestamp_utc")
@@ -423,6 +411,57 @@ class Position(SessionKeyMixin, Base):
     driver_number: Mapped[str] = derived_key("text")
     status: Mapped[str | None] = fastf1_column("Status", "text")
     source: Mapped[str | None] = fastf1_column("Source", "text")
+
+
+def packed_chunks(rows: Table, name: str) -> Table:
+    """The table that stores ``rows``' samples packed (packing.py): one row per driver and
+    run of up to 512 samples, keyed by the session, the driver and the run's first
+    ``sample_index``. Whole-number columns become ``<column>_base`` (bigint) and
+    ``<column>`` (the offsets, bytea / BLOB); text columns stay text (one value a chunk).
+    Fixed-width columns first (PostgreSQL alignment), the packed bytes last."""
+    def column(column_name: str, sql_type, kind: str, *, key: bool = False, **info):
+        return Column(column_name, sql_type, nullable=not key, info={"kind": kind, **info})
+
+    fixed = (key for key in rows.columns if key.name not in ("year", "round_number",
+                                                             "session_type", "driver_number",
+                                                             "sample_index"))
+    numbers = [c.name for c in fixed if c.info["kind"] != "text"]
+    texts = [c.name for c in rows.columns
+             if c.info["kind"] == "text" and c.name not in ("session_type", "driver_number")]
+    table = Table(
+        name, Base.metadata,
+        column("year", SmallInteger(), "integer", key=True, session_key=True),
+        column("round_number", SmallInteger(), "integer", key=True, session_key=True),
+        column("first_sample", Integer(), "integer", key=True, derived=True),
+        column("samples", SmallInteger(), "integer", key=True),
+        column("start_ms", Integer(), "integer"),
+        column("end_ms", Integer(), "integer"),
+        *(column(f"{number}_base", BigInteger(), "integer") for number in numbers),
+        column("session_type", String(40), "text", key=True, session_key=True),
+        column("driver_number", Text(), "text", key=True, derived=True),
+        *(column(text, Text(), "text") for text in texts),
+        *(column(number, LargeBinary(), "bytes", key=True) for number in numbers),
+        PrimaryKeyConstraint("year", "round_number", "session_type", "driver_number",
+                             "first_sample", info={"fillfactor": PACKED_FILLFACTOR}),
+        info={"packs": rows.name})
+    _apply_key_fillfactor(table)
+    return table
+
+
+# The samples of car data and positions, packed (packing.py); ``telemetry`` and
+# ``positions`` are views over them (revision 0010) that read them back as rows, with
+# ``sample_numbers`` (0..511) giving each chunk's samples their places.
+PACKED_TABLES = {"telemetry": packed_chunks(Telemetry.__table__, "telemetry_chunks"),
+                 "positions": packed_chunks(Position.__table__, "positions_chunks")}
+SAMPLE_NUMBERS = Table("sample_numbers", Base.metadata,
+                       Column("i", SmallInteger(), primary_key=True,
+                              info={"kind": "integer"}))
+
+
+def stored_table(name: str) -> Table:
+    """The table that holds the rows of table ``name``: its chunk table for ``telemetry``
+    and ``positions`` (views of rows), the table itself otherwise."""
+    return PACKED_TABLES[name] if name in PACKED_TABLES else Base.metadata.tables[name]
 
 
 class SessionStatus(SessionKeyMixin, Base):
@@ -825,8 +864,14 @@ HISTORY_ROUND_MODELS = (HistoryRace, HistoryResult, HistorySprintResult, History
 HISTORY_TABLES = tuple(model.__tablename__
                        for model in HISTORY_REFERENCE_MODELS + HISTORY_ROUND_MODELS)
 VIEW_NAMES = ("stints", "pit_stops", "race_features")
-for _model in FACT_MODELS:
-    _apply_key_fillfactor(_model.__table__)
+# Views that read the packed chunks back as the rows of a fact model (revision 0010).
+ROW_VIEWS = tuple(PACKED_TABLES)
+
+
+def stored_tables() -> list[Table]:
+    """The models' tables the database holds as tables (the row views left out), in
+    dependency order."""
+    return [table for table in Base.metadata.sorted_tables if table.name not in ROW_VIEWS]
 
 
 def fact_sources() -> dict[str, FastF1Part]:
