@@ -40,7 +40,7 @@ from .db import Database
 from .dialects import dialect_of
 from .dialects.sqlstate import INSUFFICIENT_PRIVILEGE, sqlstate
 from .errors import LEAST_PRIVILEGE_DOCS, PermissionProblem, SchemaError, first_line
-from .models import Base
+from .models import Base, stored_tables
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -55,6 +55,7 @@ _REVISION_LINE = re.compile(r"^(revision|down_revision)[ \t]*(?::[^=\n]*)?=([^#\
                             re.MULTILINE)
 
 SCHEMA_LOCK_TIMEOUT = 300.0     # seconds a run waits for another run's migration
+UNPACKED_SUFFIX = "_unpacked"   # packed_conversion.SUFFIX (not imported: it loads pandas)
 
 
 @dataclass(frozen=True)
@@ -62,10 +63,12 @@ class SchemaState:
     current: str | None      # revision stored in the database (None: never migrated)
     head: str                # newest revision this code knows
     has_tables: bool         # any of our tables exist
+    # Row tables revision 0010 left for migrate_db.py to pack (packed_conversion.py).
+    unpacked: tuple[str, ...] = ()
 
     @property
     def up_to_date(self) -> bool:
-        return self.current == self.head
+        return self.current == self.head and not self.unpacked
 
     @property
     def empty(self) -> bool:
@@ -95,7 +98,9 @@ def _state(database: Database, connection: Connection) -> SchemaState:
         _raise_if_permission_denied(database, error, "read where the schema stands")
         raise
     return SchemaState(current=current, head=head,
-                       has_tables=bool(existing & set(Base.metadata.tables)))
+                       has_tables=bool(existing & set(Base.metadata.tables)),
+                       unpacked=tuple(sorted(name for name in existing
+                                             if name.endswith(UNPACKED_SUFFIX))))
 
 
 def head_revision() -> str:
@@ -171,27 +176,33 @@ def _stored_revision(connection: Connection) -> str | None:
 
 
 def upgrade(database: Database) -> tuple[str | None, str]:
-    """Migrate to the newest revision; returns (revision before, revision after).
+    """Migrate to the newest revision, then pack the samples revision 0010 left unpacked;
+    returns (revision before, revision after).
 
     Both are the head when there was nothing to do, also when another run migrated the
     database while this one waited for the schema lock.
     """
     state = schema_state(database)
-    if state.up_to_date:
-        require_intact_schema(database, state)
-        return state.current, state.head
-    with schema_lock(database) as connection:
-        state = _state(database, connection)     # another run may have migrated meanwhile
-        if state.up_to_date:
-            require_intact_schema(database, state)
-            return state.current, state.head
-        if state.current is None and state.has_tables:
-            raise SchemaError("The database has F1 tables but no Alembic revision (made by "
-                              "another tool?): drop them or use an empty database, then run "
-                              "migrate_db.py")
-        _refuse_newer_revision(state)
-        _migrate(database, connection, _may_not_create_message_for_migrate)
-    return state.current, schema_state(database).current
+    before = state.current
+    if state.current != state.head:
+        with schema_lock(database) as connection:
+            state = _state(database, connection)  # another run may have migrated meanwhile
+            before = state.current
+            if state.current != state.head:
+                if state.current is None and state.has_tables:
+                    raise SchemaError("The database has F1 tables but no Alembic revision "
+                                      "(made by another tool?): drop them or use an empty "
+                                      "database, then run migrate_db.py")
+                _refuse_newer_revision(state)
+                _migrate(database, connection, _may_not_create_message_for_migrate)
+        state = schema_state(database)
+    if state.unpacked:
+        from .packed_conversion import convert_unpacked
+
+        convert_unpacked(database, lambda: schema_lock(database))
+        state = schema_state(database)
+    require_intact_schema(database, state)
+    return before, state.current
 
 
 def upgrade_sql(dialect_url: str) -> str:
@@ -234,7 +245,7 @@ def schema_damage(database: Database) -> list[str]:
     with database.engine.connect() as connection:
         found = dialect_of(connection).table_columns(connection)
     damage = []
-    for table in Base.metadata.sorted_tables:
+    for table in Base.metadata.sorted_tables:      # the row views too: same columns
         if table.name not in found:
             damage.append(f"table {table.name} is missing")
             continue
@@ -263,6 +274,8 @@ def _current_or_created(database: Database, connection: Connection,
     state = _state(database, connection)     # another run may have created it meanwhile
     if state.up_to_date:
         return state
+    if state.current == state.head:
+        raise SchemaError(packing_unfinished(state))
     if state.empty and create_if_empty:
         _migrate(database, connection, _may_not_create_message_for_populate)
         return _state(database, connection)
@@ -272,6 +285,13 @@ def _current_or_created(database: Database, connection: Connection,
     _refuse_newer_revision(state)
     raise SchemaError(f"The database schema is behind (revision {state.current}, newest "
                       f"{state.head}): run python migrate_db.py first")
+
+
+def packing_unfinished(state: SchemaState) -> str:
+    """Why a database at the newest revision is not ready yet: samples left to pack."""
+    return (f"The telemetry stored before revision 0010 is not packed yet "
+            f"({', '.join(state.unpacked)} still holds rows): run python migrate_db.py to "
+            f"finish (it goes on where it stopped)")
 
 
 def _refuse_newer_revision(state: SchemaState) -> None:
@@ -342,7 +362,7 @@ def require_privileges(database: Database, access: str = "write") -> None:
     table, or may not use a table's id sequence: one line naming the first gap and the grant
     that closes it, instead of a failure halfway through a load. SQLite has no roles."""
     dialect_of(database.engine).require_privileges(database.engine,
-                                                   Base.metadata.sorted_tables, access)
+                                                   stored_tables(), access)
 
 
 def _raise_if_permission_denied(database: Database, error: DBAPIError, step: str, *,

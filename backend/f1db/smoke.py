@@ -13,8 +13,9 @@ from sqlalchemy import Table, func, insert, inspect, select, text
 from sqlalchemy.exc import IntegrityError
 
 from .db import Database
-from .models import FACT_MODELS, LEDGER_MODELS, SCHEDULE_MODELS, VIEW_NAMES, Base
-from .schema import schema_damage, schema_state
+from .models import (FACT_MODELS, LEDGER_MODELS, ROW_VIEWS, SCHEDULE_MODELS, VIEW_NAMES,
+                     stored_table, stored_tables)
+from .schema import packing_unfinished, schema_damage, schema_state
 
 PROBE = {"year": 1900, "round_number": 0, "session_type": "__smoke_check__"}
 
@@ -45,6 +46,9 @@ def run_smoke_check(database: Database) -> SmokeReport:
     report = SmokeReport(database.describe())
     state = schema_state(database)    # open_database already proved the connection
     report.ok(f"connected ({database.dialect})")
+    if state.unpacked and state.current == state.head:
+        report.fail(packing_unfinished(state))
+        return report
     if not state.up_to_date:
         report.fail(f"schema at revision {state.current or 'none'}, newest {state.head}: "
                     f"run python migrate_db.py")
@@ -59,16 +63,23 @@ def run_smoke_check(database: Database) -> SmokeReport:
     report.ok("every table and view has the columns of this revision")
     with database.engine.connect() as connection:
         existing = set(inspect(connection).get_table_names())
-        for table in Base.metadata.sorted_tables:
+        for table in stored_tables():
             if table.name not in existing:
                 report.fail(f"table {table.name} is missing: run python migrate_db.py")
                 continue
             count = connection.execute(select(func.count()).select_from(table)).scalar_one()
-            report.ok(f"table {table.name:<22} {count:>12,} rows")
+            samples = ""
+            if "packs" in table.info:     # the view would decode every sample to count them
+                total = connection.execute(select(func.sum(table.c.samples))).scalar()
+                samples = f" ({int(total or 0):,} samples)"
+            report.ok(f"table {table.name:<22} {count:>12,} rows{samples}")
         views = set(inspect(connection).get_view_names())
-        for name in VIEW_NAMES:
+        for name in VIEW_NAMES + ROW_VIEWS:
             if name not in views:
                 report.fail(f"view {name} is missing: run python migrate_db.py")
+                continue
+            if name in ROW_VIEWS:
+                report.ok(f"view  {name:<22} reads {stored_table(name).name}")
                 continue
             count = connection.execute(select(func.count()).select_from(
                 text(name))).scalar_one()
@@ -108,12 +119,13 @@ def _check_duplicates(database: Database, report: SmokeReport) -> None:
 
 
 def _probed_tables() -> list[Table]:
-    return [model.__table__ for model in (*LEDGER_MODELS, *SCHEDULE_MODELS, *FACT_MODELS)]
+    return [stored_table(model.__tablename__)
+            for model in (*LEDGER_MODELS, *SCHEDULE_MODELS, *FACT_MODELS)]
 
 
 def _probe_row(table: Table) -> dict:
     """The smallest valid row: probe session key plus a value for every NOT NULL column."""
-    filler = {dt.datetime: dt.datetime(2000, 1, 1), str: "0"}
+    filler = {dt.datetime: dt.datetime(2000, 1, 1), str: "0", bytes: b""}
     row = {name: value for name, value in PROBE.items() if name in table.c}
     for column in table.columns:
         if column.name in row or column.nullable or column.autoincrement is True:

@@ -21,7 +21,8 @@ from ..config import resolve_database
 from ..db import Database, open_database
 from ..dialects import Dialect, dialect_of
 from ..errors import ConfigError, F1DBError, SchemaError, first_line
-from ..schema import require_intact_schema, require_privileges, schema_state
+from ..schema import (packing_unfinished, require_intact_schema, require_privileges,
+                      schema_state)
 
 
 class StoredData:
@@ -85,6 +86,8 @@ def _require_readable(database: Database) -> None:
     if state.empty:
         raise SchemaError(f"{database.describe()} holds no stored sessions (no f1db tables): "
                           f"store some first with python populate_db.py")
+    if state.unpacked and state.current == state.head:
+        raise SchemaError(packing_unfinished(state))
     if not state.up_to_date:
         raise SchemaError(f"The schema of {database.describe()} is at revision "
                           f"{state.current or 'none'} and this reader reads {state.head}: "
