@@ -43,7 +43,13 @@ def replace_session_rows(connection: Connection, table: Table, key: SessionKey,
     replaces the old rows in the same transaction, so readers never see a half-replaced
     session. An exception raised by ``frames`` or ``on_rows`` mid-COPY ends the COPY
     cleanly (the connection stays usable for the rollback) and is then raised unchanged.
+    A table of packed samples (``models.PACKED_TABLES``) counts samples, not chunk rows.
     """
+    if "packs" in table.info:
+        deleted = count_session_rows(connection, table, key)
+        connection.execute(delete(table).where(*session_filter(table, key)))
+        insert_rows(connection, table, frames, on_rows=on_rows)
+        return deleted, count_session_rows(connection, table, key)
     deleted = connection.execute(delete(table).where(*session_filter(table, key))).rowcount
     return deleted, insert_rows(connection, table, frames, on_rows=on_rows)
 
@@ -144,8 +150,11 @@ def _refusals_as_write_errors(connection: Connection, table: Table):
 
 
 def count_session_rows(connection: Connection, table: Table, key: SessionKey) -> int:
-    query = select(func.count()).select_from(table).where(*session_filter(table, key))
-    return connection.execute(query).scalar_one()
+    """The session's rows in ``table``; its samples in a table of packed samples."""
+    counted = (func.coalesce(func.sum(table.c.samples), 0) if "packs" in table.info
+               else func.count())
+    query = select(counted).select_from(table).where(*session_filter(table, key))
+    return int(connection.execute(query).scalar_one())
 
 
 def session_filter(table: Table, key: SessionKey) -> tuple:

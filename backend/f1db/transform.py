@@ -20,7 +20,8 @@ import pandas as pd
 from sqlalchemy import Column, Table
 
 from .errors import TransformError
-from .models import Base, fact_sources, integer_range
+from .models import PACKED_TABLES, Base, fact_sources, integer_range
+from .packing import PackedLayout, pack
 from .records import EventRef, SessionKey
 
 _ONE_MS = np.timedelta64(1, "ms")
@@ -34,8 +35,10 @@ def session_tables(fetched: dict[str, pd.DataFrame | dict[str, pd.DataFrame]],
     Nothing is converted until the loader asks for it, and a per-driver source
     (``car_data``, ``pos_data``) comes one driver at a time: each FastF1 frame is popped
     out of ``fetched`` as it is converted, so once its chunk is written nothing keeps it
-    alive. A race's telemetry is never held twice (FastF1's frame and a converted copy of
-    the whole table), only one driver's (docs/ARCHITECTURE.md, "The pipeline").
+    alive. Those two are stored packed: their frames are chunk rows of
+    ``models.PACKED_TABLES`` (packing.py), the rows they hold shaped like the row model.
+    A race's telemetry is never held twice (FastF1's frame and a converted copy of the
+    whole table), only one driver's (docs/ARCHITECTURE.md, "The pipeline").
     """
     sources = fact_sources()
     return {table: _table_chunks(Base.metadata.tables[table], fetched, sources[table].per_driver,
@@ -51,9 +54,11 @@ def _table_chunks(table: Table, fetched: dict, per_driver: bool,
         return
     # Drivers in key order: each session's rows then reach the primary key's index in
     # ascending order, which PostgreSQL appends to its rightmost page cheaply.
+    packed = table.name in PACKED_TABLES
+    layout = PackedLayout(table, PACKED_TABLES[table.name]) if packed else None
     for driver in sorted(source):
-        frame = driver_frame(source.pop(driver), driver)
-        yield table_frame(table, frame, key)
+        frame = table_frame(table, driver_frame(source.pop(driver), driver), key)
+        yield pack(frame, layout) if packed else frame
         del frame
 
 
@@ -290,7 +295,7 @@ def schedule_tables(schedule: pd.DataFrame, events: list[EventRef]) -> dict[str,
 # The loaders (load.py) write each kind from exactly these dtypes.
 STORED_DTYPES = {"text": object, "integer": "Int64", "real": "float64", "flag": "boolean",
                  "duration_ms": "Int64", "timestamp_utc": "datetime64[ns]",
-                 "date": "datetime64[ns]", "json_list": object}
+                 "date": "datetime64[ns]", "json_list": object, "bytes": object}
 _CONVERTERS = {"text": _to_text, "integer": _to_integer, "real": _to_real, "flag": _to_flag,
                "duration_ms": _to_milliseconds, "timestamp_utc": _to_naive_utc,
                "date": _to_date, "json_list": _to_json_list}

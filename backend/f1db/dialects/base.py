@@ -155,22 +155,6 @@ class Dialect:
 
         return read_frame(connection, columns, where, order_by)
 
-    def read_per_driver(self, connection: Connection, columns: Sequence[Column],
-                        where: Sequence, driver: Column, sample: Column
-                        ) -> Iterator[tuple[str, pd.DataFrame]]:
-        """Each driver's rows of a per-driver table in ``sample`` order, as (driver, stored
-        frame), drivers in key order (a caller that converts each as it comes holds one).
-
-        One query a driver, each a range of the table's key: the rows of one driver are in
-        memory at a time, not a whole session's (a race is over a million samples)."""
-        from sqlalchemy import select
-
-        drivers = connection.execute(
-            select(driver).where(*where).distinct().order_by(driver)).scalars().all()
-        for name in drivers:
-            yield name, self.read_frame(connection, columns, [*where, driver == name],
-                                        [sample])
-
     # -- roles -----------------------------------------------------------------------------
 
     def may_not_create_tables(self, connection: Connection) -> tuple[str, str] | None:

@@ -18,7 +18,8 @@ from typing import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import REAL, Boolean, Column, Date, DateTime, Float, Integer, String, Table
+from sqlalchemy import (REAL, Boolean, Column, Date, DateTime, Float, Integer, LargeBinary,
+                        String, Table)
 
 from ..models import integer_range
 from .columns import OnRows, check_columns, naive_utc, whole_numbers
@@ -31,6 +32,7 @@ _NULL_FIELD = np.frombuffer(b"\xff\xff\xff\xff", dtype=np.uint8)
 _PG_EPOCH_US = 946_684_800_000_000                   # 2000-01-01 in Unix microseconds
 _PG_EPOCH_DAYS = 10_957                               # 2000-01-01 in Unix days
 _TEXT_BYTES_GUESS = 32                               # for sizing messages only
+_BYTEA_BYTES_GUESS = 2048                            # packed samples: 512 of about 4 bytes
 
 
 @dataclass(frozen=True)
@@ -169,6 +171,12 @@ def _text_field(series: pd.Series, column: Column) -> _Text:
     return _Text(codes.astype(np.int64), fields)
 
 
+def _bytea_field(series: pd.Series, column: Column) -> _Text:
+    """bytea travels as its bytes (packed samples: every row's value is its own)."""
+    fields = [np.frombuffer(len(value).to_bytes(4, "big") + bytes(value), dtype=np.uint8)
+              for value in series]
+    return _Text(np.arange(len(fields), dtype=np.int64), fields)
+
 
 @dataclass(frozen=True)
 class CopyType:
@@ -189,6 +197,7 @@ COPY_TYPES = {
     "timestamp": CopyType("timestamp", 8, _timestamp_field),
     "date": CopyType("date", 4, _date_field),
     "text": CopyType("text", None, _text_field),
+    "bytea": CopyType("bytea", None, _bytea_field),
 }
 
 
@@ -210,14 +219,19 @@ def copy_type(column: Column) -> CopyType:
         return COPY_TYPES["timestamp"]   # timestamptz has the same binary form (UTC)
     if isinstance(kind, String):
         return COPY_TYPES["text"]
+    if isinstance(kind, LargeBinary):
+        return COPY_TYPES["bytea"]
     table = getattr(column, "table", None)
     label = f"{table.name}.{column.name}" if table is not None else column.name
     raise ValueError(f"{label}: no binary COPY form for {kind!r}; add one to pg_copy.COPY_TYPES")
 
 
 def copy_message_rows(columns: Sequence[Column]) -> int:
-    """Rows per COPY message: about COPY_MESSAGE_BYTES of them (text guessed at 32 bytes)."""
-    row_bytes = 2 + sum(4 + (copy_type(c).width or _TEXT_BYTES_GUESS) for c in columns)
+    """Rows per COPY message: about COPY_MESSAGE_BYTES of them (text guessed at 32 bytes,
+    packed samples at 2 KiB)."""
+    row_bytes = 2 + sum(4 + (copy_type(c).width or (
+        _BYTEA_BYTES_GUESS if copy_type(c).name == "bytea" else _TEXT_BYTES_GUESS))
+        for c in columns)
     return max(1, COPY_MESSAGE_BYTES // row_bytes)
 
 

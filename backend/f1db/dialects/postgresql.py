@@ -181,13 +181,6 @@ class PostgreSQL(Dialect):
     def read_only(self, engine):
         return on_every_connection(engine, _read_only_session)
 
-    def read_per_driver(self, connection, columns, where, driver, sample):
-        from .pg_reading import read_per_driver
-
-        return read_per_driver(connection, columns, where, driver, sample)
-
-    # -- rows ------------------------------------------------------------------------------
-
     def write_rows(self, connection, table, columns, chunks, on_rows: OnRows):
         return copy_into(connection, table, columns,
                          copy_messages(chunks, table, columns, on_rows))

@@ -126,20 +126,6 @@ class SQLite(Dialect):
     def read_only(self, engine):
         return on_every_connection(engine, _query_only)
 
-    def read_per_driver(self, connection, columns, where, driver, sample):
-        """The base's query a driver, all in one read transaction: one snapshot of the
-        file (WAL), so a session a loader replaces meanwhile is read whole, old or new,
-        never some drivers of each. (sqlite3 opens no transaction for a SELECT itself.)"""
-        sqlite_connection = connection.connection.driver_connection
-        began = not sqlite_connection.in_transaction
-        if began:
-            sqlite_connection.execute("BEGIN")
-        try:
-            yield from super().read_per_driver(connection, columns, where, driver, sample)
-        finally:
-            if began and sqlite_connection.in_transaction:
-                sqlite_connection.rollback()       # it read only: nothing to keep
-
     def create_engine(self, url, *, parameter=None, write=True):
         path = Path(url.database).expanduser().resolve()
         folder = path.parent
@@ -276,10 +262,14 @@ def _text_sqlite(series: pd.Series, column: Column) -> list:
     return _put_at_missing(series.tolist(), series.isna().to_numpy())
 
 
+def _bytes_sqlite(series: pd.Series, column: Column) -> list:
+    return [bytes(value) for value in series]
+
+
 SQLITE_WRITERS = {"text": _text_sqlite, "integer": _integer_sqlite,
                   "duration_ms": _integer_sqlite, "real": _real_sqlite,
                   "flag": _flag_sqlite, "timestamp_utc": _timestamp_sqlite,
-                  "date": _date_sqlite, "json_list": _text_sqlite}
+                  "date": _date_sqlite, "json_list": _text_sqlite, "bytes": _bytes_sqlite}
 
 
 def _put_at_missing(values: list, missing: np.ndarray) -> list:

@@ -31,6 +31,7 @@ from . import fastf1_compat, rows
 from .access import StoredData, opened
 from .calendar import NamedSession, find_session
 from .frames import FRAMES, fastf1_frame, results_index, stored_order
+from .samples import session_samples
 
 log = logging.getLogger(__name__)
 
@@ -219,16 +220,12 @@ def _frame(stored: StoredData, connection: Connection, name: str, table_name: st
 def _per_driver(stored: StoredData, table_name: str, key: SessionKey, session) -> dict:
     """``car_data`` / ``pos_data``: one FastF1 ``Telemetry`` per driver, drivers in the
     order FastF1 keeps them (by number)."""
-    of = rows.table(table_name)
-    columns = [of.c[name] for name in FRAMES[table_name].stored_columns().values()]
     telemetry = {}
     with stored.reading(f"{table_name} of {key}") as connection:
-        for driver, frame in stored.dialect.read_per_driver(
-                connection, columns, rows.session_rows(of, key), of.c.driver_number,
-                of.c.sample_index):
+        for driver, frame in session_samples(stored, connection, table_name, key):
             telemetry[driver] = fastf1_compat.telemetry(
                 fastf1_frame(frame, FRAMES[table_name]), session, driver)
-            del frame          # one driver's stored frame at a time
+            del frame          # one driver's unpacked frame at a time
     return {driver: telemetry[driver] for driver in sorted(telemetry, key=_driver_order)}
 
 

@@ -19,6 +19,7 @@ from . import fastf1_compat, rows
 from .access import StoredData, opened
 from .calendar import NamedSession, find_session
 from .frames import FRAMES, fastf1_frame
+from .samples import driver_span
 from .session import stored_parts, stored_rows
 
 # Samples read either side of a lap, for FastF1's padding (about 40 samples at 4 Hz).
@@ -95,14 +96,8 @@ def _stream_table(stream: str) -> str:
 
 def _window(stored: StoredData, connection, table_name: str, named: NamedSession,
             number: str, start: pd.Timedelta, end: pd.Timedelta, session):
-    of = rows.table(table_name)
-    columns = [of.c[name] for name in FRAMES[table_name].stored_columns().values()]
-    start_ms, end_ms = _ms(start), _ms(end)
-    frame = stored.dialect.read_frame(
-        connection, columns,
-        [*rows.session_rows(of, named.key), of.c.driver_number == number,
-         of.c.session_time_ms >= start_ms, of.c.session_time_ms <= end_ms],
-        [of.c.sample_index])
+    frame = driver_span(stored, connection, table_name, named.key, number, _ms(start),
+                        _ms(end))
     return fastf1_compat.telemetry(fastf1_frame(frame, FRAMES[table_name]), session, number)
 
 

@@ -33,7 +33,7 @@ from ..errors import F1DBError, FetchError, Interrupted
 from ..faults import as_f1db_error, describe, is_database_error
 from ..ledger import record_failure, write_ledger
 from ..load import CIRCUIT_TABLES, measured_layout_stored, prepare_rows, replace_session_rows
-from ..models import EVENT_TABLES, Base
+from ..models import EVENT_TABLES, stored_table
 from ..plan import SessionPlan, parts_to_record
 from ..progress import NullProgress
 from ..records import (FetchedSession, LedgerEntry, Loaded, Parts, SessionKey, SessionRef,
@@ -112,7 +112,7 @@ class SessionJob:
                 tables = session_tables(fetched.take_frames(), plan.tables, ref.key)
                 if prepare:
                     tables = {name: prepare_rows(context.database.engine,
-                                                 Base.metadata.tables[name], chunks)
+                                                 stored_table(name), chunks)
                               for name, chunks in tables.items()}
         except BaseException:
             release.__exit__(*sys.exc_info())
@@ -179,7 +179,7 @@ class SessionJob:
             rows = tables.pop(table)
             with progress.rows(f"{key.session_type} {table}", level=3) as advance:
                 counts[table] = replace_session_rows(
-                    connection, Base.metadata.tables[table], key,
+                    connection, stored_table(table), key,
                     _until_stopped(rows) if _is_chunks(rows) else rows, on_rows=advance)
         write_ledger(connection, self.ref, self.context.source.version, fetched.parts)
         return counts

@@ -1,0 +1,56 @@
+"""Reading packed samples (``telemetry``, ``positions``) back as rows: a session's, or one
+driver's within a span of session time.
+
+The chunks are read straight from the chunk tables (a race's car data is about 2,400
+chunk rows, not 1.2 million rows through the view) in one statement, so one snapshot,
+and unpacked here with numpy (packing.unpack). A time span picks the chunks whose
+``start_ms``..``end_ms`` meet it, through the primary key's session and driver: a lap
+touches a few chunks whatever the session's length or the sessions stored.
+"""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+import pandas as pd
+from sqlalchemy import Connection
+
+from ..models import PACKED_TABLES, Base
+from ..packing import PackedLayout, unpack
+from ..records import SessionKey
+from . import rows
+from .access import StoredData
+
+
+def session_samples(stored: StoredData, connection: Connection, table_name: str,
+                    key: SessionKey, *where) -> Iterator[tuple[str, pd.DataFrame]]:
+    """(driver, its rows as a stored frame with the row table's columns) in key order,
+    for one session's samples of ``table_name`` (chunks matching ``where`` too)."""
+    chunks = PACKED_TABLES[table_name]
+    frame = stored.dialect.read_frame(connection, list(chunks.columns),
+                                      [*rows.session_rows(chunks, key), *where],
+                                      [chunks.c.driver_number, chunks.c.first_sample])
+    layout = PackedLayout(Base.metadata.tables[table_name], chunks)
+    for driver, part in frame.groupby("driver_number", sort=False):
+        yield driver, unpack(part, layout)
+
+
+def driver_span(stored: StoredData, connection: Connection, table_name: str,
+                key: SessionKey, driver: str, start_ms: int, end_ms: int) -> pd.DataFrame:
+    """One driver's rows whose ``session_time_ms`` is within [start_ms, end_ms]."""
+    chunks = PACKED_TABLES[table_name]
+    found = dict(session_samples(stored, connection, table_name, key,
+                                 chunks.c.driver_number == driver,
+                                 chunks.c.end_ms >= start_ms, chunks.c.start_ms <= end_ms))
+    frame = found.get(driver)
+    if frame is None:
+        return unpack(chunks_of_nothing(chunks), PackedLayout(
+            Base.metadata.tables[table_name], chunks))
+    times = frame["session_time_ms"]
+    inside = (times >= start_ms) & (times <= end_ms)
+    return frame[inside.fillna(False).to_numpy(dtype=bool)].reset_index(drop=True)
+
+
+def chunks_of_nothing(chunks) -> pd.DataFrame:
+    """No chunk rows, with the chunk table's columns."""
+    return pd.DataFrame({column.name: pd.Series([], dtype=object) for column in chunks.columns})
