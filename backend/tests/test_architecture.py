@@ -24,12 +24,12 @@ F1DB = Path(__file__).resolve().parents[1] / "f1db"
 FOUNDATIONS = {"errors": set(), "records": set(), "models": set(), "signals": {"errors"},
                "config": {"errors"}, "outputs": {"errors"},
                "dialects": {"errors", "records", "models"},
-               "faults": {"errors", "dialects"}}
+               "faults": {"errors", "dialects"}, "packing": {"errors"}}
 # The pipeline's stages, in the data's order: a stage imports foundations, and stages of
 # its own or an earlier number.
 STAGES = {"selection": 0, "shard": 0, "plan": 1, "sources": 2, "transform": 3,
           "history_rows": 3, "db": 4, "schema": 4, "load": 4, "ledger": 4, "claims": 4,
-          "history_store": 4,
+          "history_store": 4, "packed_conversion": 4,
           "summary": 5, "plan_report": 5}
 # What drives the stages (may import any of them), and the tools around the run.
 ORCHESTRATION = {"run", "populator"}
@@ -39,12 +39,12 @@ TOOLS = {"progress": set(), "cli": {"config", "errors", "progress", "sources"},
 # checks its schema like any tool, and shares the event and session names with the sources;
 # it never imports what writes (transform, load, ledger, claims, run).
 READ_SIDE = {"read": {"errors", "records", "models", "config", "dialects", "db", "schema",
-                      "sources"}}
+                      "sources", "packing"}}
 # Each package that imports FastF1 reads its private names in one module of its own.
 FASTF1_COMPAT = (F1DB / "sources" / "fastf1_compat.py", F1DB / "read" / "fastf1_compat.py")
 READ_COMPAT = FASTF1_COMPAT[1]
 PURE = ("selection", "shard", "plan", "transform", "history_rows", "records", "plan_report",
-        "summary")
+        "summary", "packing")
 
 
 def modules() -> set[str]:
@@ -102,7 +102,7 @@ def test_the_import_reader_sees_every_f1db_import():
     """The control for the rules below, which pass whenever f1db_imports finds nothing:
     the run and its facade import every stage but one, dialects import from their parent."""
     seen = f1db_imports("run") | f1db_imports("populator")
-    assert seen >= set(STAGES) - {"plan_report", "shard", "schema"}
+    assert seen >= set(STAGES) - {"plan_report", "shard", "schema", "packed_conversion"}
     assert f1db_imports("dialects") == {"errors", "records", "models"}
 
 

@@ -1,8 +1,8 @@
 """The narrow column types of telemetry and positions (docs/DATA.md, "Storage of
 the big tables"): every value at a type's limits is stored exactly, one past them is
 refused naming table, column, value and range, through the transform and through real
-loads of FastF1-parsed data into SQLite and PostgreSQL; the models' physical layout is
-what the migrations build.
+loads of FastF1-parsed data into SQLite and PostgreSQL (stored packed, read through the
+row views); the models' physical layout of the chunk tables is what the migrations build.
 
 The recordings hold no car or position data, so FastF1's values here come from the
 synthetic live-timing streams (tests/support/synthetic_telemetry.py) parsed by FastF1 itself,
@@ -25,7 +25,8 @@ from f1db.config import normalise_url, resolve_database
 from f1db.db import open_database
 from f1db.errors import TransformError
 from f1db.load import replace_session_rows
-from f1db.models import TELEMETRY_TABLES, Base, integer_range
+from f1db.models import PACKED_TABLES, TELEMETRY_TABLES, Base, integer_range, stored_tables
+from f1db.packing import PackedLayout, pack
 from f1db.records import SessionKey
 from f1db.schema import require_current_schema, upgrade
 from f1db.transform import convert, table_frame
@@ -126,7 +127,8 @@ def database(database_url):
 
 
 def test_the_limits_of_every_narrow_column_round_trip_on_both_databases(database):
-    """Each integer column at its low limit in one row, its high limit in the next."""
+    """Each integer column at its low limit in one row, its high limit in the next: packed
+    as a load packs them, read back through the row view."""
     for table_name in TELEMETRY_TABLES:
         table = Base.metadata.tables[table_name]
         columns = [name for table_, name in integer_columns() if table_ == table_name]
@@ -135,8 +137,10 @@ def test_the_limits_of_every_narrow_column_round_trip_on_both_databases(database
                                **{table.c[name].info["source"]:
                                   [source_value(table_name, name, v) for v in (*limits[name], 7)]
                                   for name in columns}})
+        chunks = PACKED_TABLES[table_name]
         with database.engine.begin() as connection:
-            replace_session_rows(connection, table, KEY, table_frame(table, source, KEY))
+            replace_session_rows(connection, chunks, KEY, pack(
+                table_frame(table, source, KEY), PackedLayout(table, chunks)))
         with database.engine.connect() as connection:
             rows = connection.execute(text(
                 f"SELECT sample_index, {', '.join(columns)} FROM {table_name} "
@@ -300,12 +304,14 @@ def test_fastf1s_car_channels_and_positions_are_whole_numbers_that_fit(recorded_
 # --- the physical layout ------------------------------------------------------------------
 
 def physical_layout(database) -> dict:
-    """Per big table: column names and types in order, key columns and name, key index
-    fillfactor (PostgreSQL) / WITHOUT ROWID (SQLite), as the database reports them."""
+    """Per chunk table of the big tables: column names and types in order, key columns and
+    name, the key index's fillfactor (PostgreSQL) / whether it is a WITHOUT ROWID table
+    (SQLite), as the database reports them."""
     layout = {}
     with database.engine.connect() as connection:
         inspector = inspect(connection)
-        for table in TELEMETRY_TABLES:
+        for chunks in PACKED_TABLES.values():
+            table = chunks.name
             key = inspector.get_pk_constraint(table)
             if database.dialect == "postgresql":
                 storage = connection.execute(text(
@@ -333,18 +339,17 @@ def test_migrations_and_models_build_the_same_layout(database_url, tmp_path):
     if database_url.startswith("sqlite"):
         other_url = "sqlite:///" + str(tmp_path / "create_all.db")
         with open_database(resolve_database(other_url)) as created:
-            Base.metadata.create_all(created.engine)
+            Base.metadata.create_all(created.engine, tables=stored_tables())
             by_models = physical_layout(created)
     else:
         with scratch_postgres_database() as other_url, \
                 open_database(resolve_database(other_url)) as created:
-            Base.metadata.create_all(created.engine)
+            Base.metadata.create_all(created.engine, tables=stored_tables())
             by_models = physical_layout(created)
     assert by_revisions == by_models
-    for table in TELEMETRY_TABLES:
-        model = Base.metadata.tables[table]
-        assert [name for name, _ in by_revisions[table]["columns"]] == [
-            c.name for c in model.columns]
-        assert by_revisions[table]["key"] == (f"pk_{table}", [
-            "year", "round_number", "session_type", "driver_number", "sample_index"])
-        assert by_revisions[table]["storage"] in (["fillfactor=100"], True)
+    for chunks in PACKED_TABLES.values():
+        layout = by_revisions[chunks.name]
+        assert [name for name, _ in layout["columns"]] == [c.name for c in chunks.columns]
+        assert layout["key"] == (f"pk_{chunks.name}", [
+            "year", "round_number", "session_type", "driver_number", "first_sample"])
+        assert layout["storage"] in (["fillfactor=100"], False)

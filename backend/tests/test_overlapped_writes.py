@@ -17,6 +17,7 @@ from sqlalchemy import create_engine
 from f1db.config import normalise_url, resolve_database
 from f1db.db import open_database
 from f1db.ledger import read_failures
+from f1db.models import stored_table
 from f1db.populator import DatabasePopulator
 from f1db.run.session_job import SessionJob
 from f1db.run.write_behind import WriteBehind
@@ -188,7 +189,8 @@ def test_without_overlap_the_same_run_stores_the_same_rows(recorded_cache, postg
     assert overlapping.threads == {"Sprint Shootout": "f1db-writer", "Sprint": "f1db-writer"}
     for serial_url, options in ((sqlite_url, {}), (postgres_url, {"overlap": False})):
         if serial_url == postgres_url:
-            execute(postgres_url, *(f"DELETE FROM {table}" for table in ALL_TABLES))
+            execute(postgres_url, *(f"DELETE FROM {stored_table(table).name}"
+                                    for table in ALL_TABLES))
         serial, timeline = run_baku(serial_url, recorded_cache, **options)
         assert [(e.session_type, e.outcome, e.rows_inserted) for e in serial.sessions] == [
             (e.session_type, e.outcome, e.rows_inserted) for e in overlapped.sessions]

@@ -263,40 +263,6 @@ def test_a_damaged_sqlite_file_is_one_line_not_a_traceback(read_back_database, t
     assert "\n" not in message and "malformed" in message, message
 
 
-def test_a_sqlite_session_replaced_mid_read_is_read_from_one_snapshot(read_back_database,
-                                                                      tmp_path):
-    """The telemetry is read a driver a query; a loader that deletes a driver's rows
-    between two of those queries does not show: the read holds one snapshot."""
-    import shutil
-    import sqlite3
-
-    from f1db.models import Base
-
-    if not read_back_database.startswith("sqlite"):
-        pytest.skip("PostgreSQL reads per driver in one statement (one snapshot)")
-    path = tmp_path / "copy.db"
-    shutil.copyfile(read_back_database.removeprefix("sqlite:///"), path)
-    telemetry = Base.metadata.tables["telemetry"]
-    where = [telemetry.c.year == 2021, telemetry.c.round_number == 14,
-             telemetry.c.session_type == "Practice 2"]
-    with read.open_stored("sqlite:///" + str(path)) as reader, \
-            reader.reading("the telemetry") as connection:
-        drivers = reader.dialect.read_per_driver(
-            connection, [telemetry.c.sample_index, telemetry.c.speed], where,
-            telemetry.c.driver_number, telemetry.c.sample_index)
-        first, frame = next(drivers)
-        writer = sqlite3.connect(path)
-        with writer:
-            last = writer.execute("SELECT max(driver_number) FROM telemetry").fetchone()[0]
-            expected = writer.execute("SELECT count(*) FROM telemetry WHERE driver_number = ?",
-                                      (last,)).fetchone()[0]
-            writer.execute("DELETE FROM telemetry WHERE driver_number = ?", (last,))
-        writer.close()
-        rest = dict(drivers)
-    assert len(frame) > 0 and last != first and expected > 0
-    assert len(rest[last]) == expected
-
-
 def test_the_reader_cannot_write_through_its_connections(stored, read_back_database):
     """Every connection of a reader refuses writes: PostgreSQL's READ ONLY transactions,
     SQLite's query_only (a reader never writes, even with a role or file that could)."""

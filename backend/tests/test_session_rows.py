@@ -4,13 +4,15 @@ import datetime as dt
 
 import pandas as pd
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from f1db.config import resolve_database
 from f1db.db import open_database
+from f1db.dialects.pg_copy import copy_message_rows
 from f1db.ledger import read_ledger, write_ledger
 from f1db.load import count_session_rows, replace_session_rows
-from f1db.models import Base
+from f1db.models import PACKED_TABLES, Base
+from f1db.packing import PackedLayout, pack
 from f1db.records import PartStatus, SessionKey, SessionRef
 from f1db.schema import require_current_schema
 from f1db.transform import table_frame
@@ -87,15 +89,22 @@ def test_a_failed_transaction_leaves_old_rows(database):
 
 
 def test_many_rows_cross_copy_messages(database):
+    """More packed chunk rows than one COPY message carries, every sample back."""
     stamp = pd.Timestamp("2021-09-11 12:00:00")
-    rows = 45_000
+    rows = 200_000
     source = pd.DataFrame({"driver_number": ["44"] * rows, "sample_index": range(rows),
                            "Date": stamp + pd.to_timedelta(range(rows), unit="ms"),
                            "Speed": [float(i % 340) for i in range(rows)]})
-    frame = table_frame(Base.metadata.tables["telemetry"], source, KEY)
+    telemetry, chunks = Base.metadata.tables["telemetry"], PACKED_TABLES["telemetry"]
+    frame = table_frame(telemetry, source, KEY)
+    packed = pack(frame, PackedLayout(telemetry, chunks))
+    assert len(packed) > copy_message_rows(list(chunks.columns))
     with database.engine.begin() as connection:
-        assert replace_session_rows(connection, Base.metadata.tables["telemetry"], KEY,
-                                    frame)[1] == rows
+        assert replace_session_rows(connection, chunks, KEY, packed)[1] == rows
+    with database.engine.connect() as connection:
+        stored = connection.execute(text(
+            "SELECT sample_index, speed FROM telemetry ORDER BY sample_index")).all()
+    assert [tuple(row) for row in stored] == list(zip(range(rows), frame["speed"].tolist()))
 
 
 def test_ledger_upsert_keeps_one_row_per_session_and_part(database):

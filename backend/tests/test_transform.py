@@ -5,7 +5,8 @@ import pandas as pd
 import pytest
 
 from f1db.errors import TransformError
-from f1db.models import Base
+from f1db.models import PACKED_TABLES, Base
+from f1db.packing import PackedLayout, unpack
 from f1db.records import SessionKey
 from f1db.transform import convert, session_tables, table_frame
 
@@ -78,12 +79,15 @@ def test_telemetry_streams_one_driver_at_a_time_numbering_samples_per_driver():
     fetched = {"telemetry": per_driver}
     chunks = session_tables(fetched, ("telemetry",), KEY)["telemetry"]
     assert "telemetry" in fetched and len(per_driver) == 2      # lazy: nothing taken yet
-    first = next(chunks)                  # drivers in key order: "33" < "44"
+    layout = PackedLayout(Base.metadata.tables["telemetry"], PACKED_TABLES["telemetry"])
+    packed = next(chunks)                 # drivers in key order: "33" < "44"
     assert "telemetry" not in fetched and list(per_driver) == ["44"]   # 33 handed over
+    assert packed["first_sample"].tolist() == [0] and packed["samples"].tolist() == [1]
+    first = unpack(packed, layout)        # stored packed, the rows as before
     assert first["driver_number"].tolist() == ["33"] and first["sample_index"].tolist() == [0]
     assert first["speed"].tolist() == [99]
     assert first["rpm"].isna().all()
-    second = next(chunks)
+    second = unpack(next(chunks), layout)
     assert second["driver_number"].tolist() == ["44", "44"]
     assert second["sample_index"].tolist() == [0, 1]
     assert second["speed"].tolist() == [100, 101]

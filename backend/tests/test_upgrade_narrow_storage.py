@@ -97,8 +97,11 @@ def columns_of(database) -> dict[str, list]:
 
 
 def stored(database, table: str) -> list[dict]:
+    """The rows of ``table``, typed as the database declares them; through the model where
+    ``table`` is a view of packed samples (revision 0010: SQLite views declare no types)."""
     with database.engine.connect() as connection:
-        shape = reflected(connection, table)
+        is_view = table in inspect(connection).get_view_names()
+        shape = Base.metadata.tables[table] if is_view else reflected(connection, table)
         query = select(shape).order_by(*[shape.c[name] for name in KEY])
         return [dict(row) for row in connection.execute(query).mappings()]
 

@@ -99,12 +99,19 @@ def fastf1_offline_session(cache_dir, year: int, event: str, session: str, **loa
 def models_differences(connection: Connection) -> list:
     """How the schema differs from the models (alembic's compare_metadata), leaving out the
     request budget's own table on PostgreSQL (sources/budget_db.py; not a model: a SQLite
-    target keeps the budget in a file)."""
+    target keeps the budget in a file) and ``telemetry``/``positions``: views of the packed
+    chunks (revision 0010), whose models shape the rows."""
     from alembic.autogenerate import compare_metadata
     from alembic.runtime.migration import MigrationContext
+
+    from f1db.models import ROW_VIEWS
 
     def include_name(name, type_, _parent):
         return not (type_ == "table" and name == "request_budget")
 
-    context = MigrationContext.configure(connection, opts={"include_name": include_name})
+    def include_object(_object, name, type_, _reflected, _compare_to):
+        return not (type_ == "table" and name in ROW_VIEWS)
+
+    context = MigrationContext.configure(connection, opts={"include_name": include_name,
+                                                           "include_object": include_object})
     return compare_metadata(context, Base.metadata)
