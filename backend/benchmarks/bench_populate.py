@@ -1,4 +1,4 @@
-"""Benchmark: populate_db.py end to end against FastF1 alone, the writers, bytes per row.
+"""Benchmark: populate_db.py end to end against FastF1 alone, the writers, bytes per sample.
 
 How to run (from the repository root; no network needed, ../shared/fastf1-recorded must
 exist; PostgreSQL on 127.0.0.1:5432, user postgres, for the postgresql runs):
@@ -7,7 +7,7 @@ exist; PostgreSQL on 127.0.0.1:5432, user postgres, for the postgresql runs):
     python backend/benchmarks/bench_populate.py --keep-cache /tmp/f1bench-race \\
         --keep-sessions-cache /tmp/f1bench-sessions              # keep the caches for reruns
     python backend/benchmarks/bench_populate.py --parts race --runs 1 \\
-        --keep-cache /tmp/f1bench-race                           # the race and bytes per row
+        --keep-cache /tmp/f1bench-race                           # the race and bytes per sample
     python backend/benchmarks/bench_populate.py --seconds 600 --session-seconds 300 \\
         --runs 1 --writer-rows 20000                             # a quick look
     python backend/benchmarks/bench_populate.py --databases sqlite --parts race
@@ -51,10 +51,13 @@ What it prints, in one run
    (default 2) also ``populate_db.py --jobs N`` per database; its peak RSS is the largest
    of the run's processes (``ru_maxrss`` of a process covers the children it reaped), so
    it is a worker's peak.
-4. Bytes per row of telemetry and positions, from the race's last runs: PostgreSQL heap
+4. Bytes per sample of telemetry and positions (stored packed in ``telemetry_chunks`` and
+   ``positions_chunks``), from the race's last runs: PostgreSQL heap
    (``pg_relation_size``), indexes (``pg_indexes_size``), total
-   (``pg_total_relation_size``) as loaded (no VACUUM); SQLite from the ``dbstat`` virtual
-   table (table b-tree, its indexes), or the file size when the sqlite3 build lacks it.
+   (``pg_total_relation_size``: heap, TOAST and indexes) as loaded (no VACUUM), divided by
+   the samples the chunks hold; SQLite from the ``dbstat`` virtual table (table b-tree
+   with its overflow pages, its key's b-tree), or the file size when the sqlite3 build
+   lacks it.
 
 Also echoed: the ``f1db`` lines of each database's last populate log (the per-session
 "Loaded ..." line with its rows). ``--json FILE`` saves every figure. Whatever it needs and
@@ -254,24 +257,34 @@ def statistics_of(figures: dict) -> dict:
     return stats
 
 
-# --- bytes per row --------------------------------------------------------------------------
+# --- bytes per sample -----------------------------------------------------------------------
+
+def stored_table(table: str) -> str:
+    """The chunk table holding the samples of row view ``table`` (revision 0010; this
+    parent imports no f1db, see the module docstring)."""
+    return f"{table}_chunks"
+
 
 def database_sizes(kind: str, url: str) -> dict:
     """``{table: {rows, heap, index, total}}`` in bytes, for telemetry and positions."""
     sizes = {}
     if kind == "postgresql":
         for table in TELEMETRY_TABLES:
+            stored = stored_table(table)
             heap, index, total, rows = postgres_rows(
-                url, f"SELECT pg_relation_size('{table}'), pg_indexes_size('{table}'), "
-                     f"pg_total_relation_size('{table}'), (SELECT count(*) FROM {table})")[0]
+                url, f"SELECT pg_relation_size('{stored}'), pg_indexes_size('{stored}'), "
+                     f"pg_total_relation_size('{stored}'), "
+                     f"(SELECT coalesce(sum(samples), 0) FROM {stored})")[0]
             sizes[table] = {"rows": rows, "heap": heap, "index": index, "total": total}
-        sizes["method"] = "pg_relation_size / pg_indexes_size / pg_total_relation_size"
+        sizes["method"] = ("pg_relation_size (heap and TOAST) / pg_indexes_size / "
+                           "pg_total_relation_size of the chunk tables, per sample")
         sizes["as a race"] = race_named_sizes(url)
         return sizes
     path = url.removeprefix("sqlite:///")
     connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
-        rows = {table: connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+        rows = {table: connection.execute(
+                    f"SELECT coalesce(sum(samples), 0) FROM {stored_table(table)}").fetchone()[0]
                 for table in TELEMETRY_TABLES}
         try:
             pages = dict(connection.execute("SELECT name, SUM(pgsize) FROM dbstat GROUP BY name"))
@@ -287,36 +300,40 @@ def database_sizes(kind: str, url: str) -> dict:
     finally:
         connection.close()
     for table in TELEMETRY_TABLES:
-        heap = pages.get(table, 0)
-        index = sum(pages.get(name, 0) for name, owner in indexes if owner == table)
+        stored = stored_table(table)
+        heap = pages.get(stored, 0)
+        index = sum(pages.get(name, 0) for name, owner in indexes if owner == stored)
         sizes[table] = {"rows": rows[table], "heap": heap, "index": index,
                         "total": heap + index}
-    sizes["method"] = ("dbstat: heap = the table's b-tree (WITHOUT ROWID: the primary key's, "
-                       "holding the rows), index = its other b-trees")
+    sizes["method"] = ("dbstat: heap = the chunk table's b-tree (overflow pages included), "
+                       "index = its primary key's b-tree, per sample")
     return sizes
 
 
 def race_named_sizes(url: str) -> dict:
-    """The same rows as a race would store them: bytes per row depend on the session's name
-    (``session_type`` is text, in every heap row and key entry), and the benchmark's session
-    is a practice ("Practice 2"). Each table's rows are copied, in key order as the loader
-    writes them, with session_type 'Race', into a copy of the table (``LIKE ... INCLUDING
-    ALL``: same columns, key and key fillfactor), measured, then dropped."""
+    """The same rows as a race would store them: bytes per sample depend a little on the
+    session's name (``session_type`` is text, in every chunk row and key entry), and the
+    benchmark's session is a practice ("Practice 2"). Each chunk table's rows are copied, in
+    key order as the loader writes them, with session_type 'Race', into a copy of the table
+    (``LIKE ... INCLUDING ALL``: same columns, key and key fillfactor), measured, then
+    dropped."""
     sizes = {}
     for table in TELEMETRY_TABLES:
+        stored = stored_table(table)
         copy = f"bench_race_{table}"
         columns = [name for (name,) in postgres_rows(
             url, f"SELECT column_name FROM information_schema.columns WHERE table_name = "
-                 f"'{table}' ORDER BY ordinal_position")]
+                 f"'{stored}' ORDER BY ordinal_position")]
         select = ", ".join("'Race'" if name == "session_type" else f'"{name}"'
                            for name in columns)
         postgres_rows(url, f"DROP TABLE IF EXISTS {copy}")
-        postgres_rows(url, f"CREATE TABLE {copy} (LIKE {table} INCLUDING ALL)")
-        postgres_rows(url, f"INSERT INTO {copy} SELECT {select} FROM {table} "
-                           f"ORDER BY year, round_number, driver_number, sample_index")
+        postgres_rows(url, f"CREATE TABLE {copy} (LIKE {stored} INCLUDING ALL)")
+        postgres_rows(url, f"INSERT INTO {copy} SELECT {select} FROM {stored} "
+                           f"ORDER BY year, round_number, driver_number, first_sample")
         heap, index, total, rows = postgres_rows(
             url, f"SELECT pg_relation_size('{copy}'), pg_indexes_size('{copy}'), "
-                 f"pg_total_relation_size('{copy}'), (SELECT count(*) FROM {copy})")[0]
+                 f"pg_total_relation_size('{copy}'), "
+                 f"(SELECT coalesce(sum(samples), 0) FROM {copy})")[0]
         postgres_rows(url, f"DROP TABLE {copy}")
         sizes[table] = {"rows": rows, "heap": heap, "index": index, "total": total}
     sizes["method"] = "the same rows as session_type 'Race', in a LIKE ... INCLUDING ALL copy"
@@ -410,9 +427,9 @@ def print_sizes(sizes: dict) -> None:
         if "as a race" in tables:
             shown[f"{kind} as 'Race'"] = tables["as a race"]
     sizes = shown
-    print("\n4. Bytes per row (the race, last run, as loaded)")
-    print(f"   {'database':<22}{'table':<11}{'rows':>11}{'heap B/row':>12}{'index B/row':>13}"
-          f"{'total B/row':>13}{'total MB':>10}")
+    print("\n4. Bytes per sample (the race, last run, as loaded)")
+    print(f"   {'database':<22}{'table':<11}{'samples':>11}{'heap B/s.':>12}{'index B/s.':>13}"
+          f"{'total B/s.':>13}{'total MB':>10}")
     for kind, tables in sizes.items():
         entries = {name: figure for name, figure in tables.items() if name != "method"}
         if len(entries) > 1:

@@ -135,13 +135,13 @@ def add_copies(url: str, copies: int) -> None:
     from sqlalchemy import create_engine, text
 
     from f1db.config import normalise_url
-    from f1db.models import FACT_MODELS, SessionPart, StoredSession
+    from f1db.models import FACT_MODELS, SessionPart, StoredSession, stored_table
 
     engine = create_engine(normalise_url(url))
     with engine.begin() as connection:
         for round_number in range(1, copies + 1):
             for model in (StoredSession, *FACT_MODELS, SessionPart):
-                table = model.__table__
+                table = stored_table(model.__tablename__)     # telemetry: its chunk table
                 if "session_type" not in table.c and model is not StoredSession:
                     continue
                 names = [c.name for c in table.columns if c.name != "id"]
