@@ -194,6 +194,13 @@ class SessionKeyMixin(EventKeyMixin):
 PACKED_FILLFACTOR = 100
 
 
+def row_view_key() -> PrimaryKeyConstraint:
+    """The key of the rows a view of packed samples gives (session, driver, sample): their
+    order in a session, as FastF1 keeps them; the chunk tables hold the real key."""
+    return PrimaryKeyConstraint("year", "round_number", "session_type", "driver_number",
+                                "sample_index")
+
+
 def _apply_key_fillfactor(table: Table) -> None:
     """Create the table's primary key index with ``info["fillfactor"]`` on PostgreSQL.
 
@@ -371,6 +378,7 @@ class Telemetry(SessionKeyMixin, Base):
     """
 
     __tablename__ = "telemetry"
+    __table_args__ = (row_view_key(),)
     __source__ = FastF1Part("car_data", load_option="telemetry", per_driver=True)
 
     sample_index: Mapped[int] = derived_key()
@@ -397,6 +405,7 @@ class Position(SessionKeyMixin, Base):
     """
 
     __tablename__ = "positions"
+    __table_args__ = (row_view_key(),)
     __source__ = FastF1Part("pos_data", load_option="telemetry", per_driver=True)
 
     sample_index: Mapped[int] = derived_key()

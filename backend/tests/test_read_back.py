@@ -170,6 +170,20 @@ def test_frames_across_sessions_equal_fastf1s_frames_with_the_session_in_front(
     assert_frame_equal(laps.iloc[:, 4:], pd.DataFrame(expected))
 
 
+@pytest.mark.parametrize("table, part", [("telemetry", "car_data"), ("positions", "pos_data")])
+def test_packed_samples_across_sessions_equal_fastf1s_per_driver_frames(
+        stored, fastf1_sessions, table, part):
+    """read_frame unpacks the chunks itself: each driver's rows, in order, as FastF1's."""
+    recorded = sorted(WITH_TELEMETRY)[0]
+    theirs = getattr(fastf1_sessions[recorded], part)
+    year, event, session = recorded
+    for driver in sorted(theirs)[:3]:
+        ours = read.read_frame(stored, table, years=year, events=[event], sessions=[session],
+                               drivers=[driver])
+        assert set(ours["SessionName"]) == {fastf1_sessions[recorded].name}
+        assert_frame_equal(ours.iloc[:, 4:], pd.DataFrame(theirs[driver]), obj=driver)
+
+
 def test_large_selections_stream_in_chunks_of_whole_sessions(stored):
     whole = read.read_frame(stored, "laps")
     chunks = list(read.iter_frames(stored, "laps", chunk_rows=1))

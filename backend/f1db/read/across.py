@@ -22,13 +22,14 @@ import pandas as pd
 from sqlalchemy import Column, Connection, select
 
 from ..errors import UsageError
-from ..models import StoredSession
+from ..models import PACKED_TABLES, StoredSession
 from ..records import SessionKey
 from ..sources.events import events_from_schedule, match_event, session_name
 from . import rows
 from .access import StoredData, opened
 from .calendar import stored_schedule
 from .frames import FRAMES, fastf1_frame, stored_order
+from .samples import sessions_samples
 
 # Tables FastF1 has no frame of, read with their stored columns.
 VIEWS = ("stints", "pit_stops")
@@ -134,6 +135,10 @@ def _read_chunk(stored: StoredData, connection: Connection, table: str, of, chun
                 drivers) -> pd.DataFrame:
     keys = [key for key, _ in chunk]
     names = {(key.year, key.round_number, key.session_type): name for key, name in chunk}
+    if table in PACKED_TABLES:         # unpacked here: much less work than the view's SQL
+        packed = PACKED_TABLES[table]
+        where = [] if drivers is None else [packed.c.driver_number.in_(list(drivers))]
+        return _shaped(sessions_samples(stored, connection, table, keys, *where), table, names)
     if of is None:
         of = _view(connection, table)
     columns = rows.payload(of) if table in FRAMES or table in STANDINGS else [

@@ -35,6 +35,18 @@ def session_samples(stored: StoredData, connection: Connection, table_name: str,
         yield driver, unpack(part, layout)
 
 
+def sessions_samples(stored: StoredData, connection: Connection, table_name: str,
+                     keys: list[SessionKey], *where) -> pd.DataFrame:
+    """The rows of several sessions' samples of ``table_name`` (chunks matching ``where``
+    too) as one stored frame, in key order, read in one statement."""
+    chunks = PACKED_TABLES[table_name]
+    frame = stored.dialect.read_frame(
+        connection, list(chunks.columns), [*rows.sessions_rows(chunks, keys), *where],
+        [chunks.c.year, chunks.c.round_number, chunks.c.session_type,
+         chunks.c.driver_number, chunks.c.first_sample])
+    return unpack(frame, PackedLayout(Base.metadata.tables[table_name], chunks))
+
+
 def driver_span(stored: StoredData, connection: Connection, table_name: str,
                 key: SessionKey, driver: str, start_ms: int, end_ms: int) -> pd.DataFrame:
     """One driver's rows whose ``session_time_ms`` is within [start_ms, end_ms]."""
