@@ -276,8 +276,9 @@ def database_sizes(kind: str, url: str) -> dict:
                      f"pg_total_relation_size('{stored}'), "
                      f"(SELECT coalesce(sum(samples), 0) FROM {stored})")[0]
             sizes[table] = {"rows": rows, "heap": heap, "index": index, "total": total}
-        sizes["method"] = ("pg_relation_size (heap and TOAST) / pg_indexes_size / "
-                           "pg_total_relation_size of the chunk tables, per sample")
+        sizes["method"] = ("pg_relation_size (the heap's main fork) / pg_indexes_size / "
+                           "pg_total_relation_size (heap, TOAST and indexes) of the chunk "
+                           "tables, per sample")
         sizes["as a race"] = race_named_sizes(url)
         return sizes
     path = url.removeprefix("sqlite:///")
