@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Iterator
 
 import pandas as pd
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Table
 
 from ..models import PACKED_TABLES, Base
 from ..packing import PackedLayout, unpack
@@ -27,10 +27,8 @@ def session_samples(stored: StoredData, connection: Connection, table_name: str,
     """(driver, its rows as a stored frame with the row table's columns) in key order,
     for one session's samples of ``table_name`` (chunks matching ``where`` too)."""
     chunks = PACKED_TABLES[table_name]
-    frame = stored.dialect.read_frame(connection, list(chunks.columns),
-                                      [*rows.session_rows(chunks, key), *where],
-                                      [chunks.c.driver_number, chunks.c.first_sample])
-    layout = PackedLayout(Base.metadata.tables[table_name], chunks)
+    frame = _chunk_rows(stored, connection, chunks, [*rows.session_rows(chunks, key), *where])
+    layout = _layout(table_name)
     for driver, part in frame.groupby("driver_number", sort=False):
         yield driver, unpack(part, layout)
 
@@ -40,29 +38,31 @@ def sessions_samples(stored: StoredData, connection: Connection, table_name: str
     """The rows of several sessions' samples of ``table_name`` (chunks matching ``where``
     too) as one stored frame, in key order, read in one statement."""
     chunks = PACKED_TABLES[table_name]
-    frame = stored.dialect.read_frame(
-        connection, list(chunks.columns), [*rows.sessions_rows(chunks, keys), *where],
-        [chunks.c.year, chunks.c.round_number, chunks.c.session_type,
-         chunks.c.driver_number, chunks.c.first_sample])
-    return unpack(frame, PackedLayout(Base.metadata.tables[table_name], chunks))
+    return unpack(_chunk_rows(stored, connection, chunks,
+                              [*rows.sessions_rows(chunks, keys), *where]),
+                  _layout(table_name))
 
 
 def driver_span(stored: StoredData, connection: Connection, table_name: str,
                 key: SessionKey, driver: str, start_ms: int, end_ms: int) -> pd.DataFrame:
     """One driver's rows whose ``session_time_ms`` is within [start_ms, end_ms]."""
     chunks = PACKED_TABLES[table_name]
-    found = dict(session_samples(stored, connection, table_name, key,
-                                 chunks.c.driver_number == driver,
-                                 chunks.c.end_ms >= start_ms, chunks.c.start_ms <= end_ms))
-    frame = found.get(driver)
-    if frame is None:
-        return unpack(chunks_of_nothing(chunks), PackedLayout(
-            Base.metadata.tables[table_name], chunks))
+    frame = unpack(_chunk_rows(stored, connection, chunks, [
+        *rows.session_rows(chunks, key), chunks.c.driver_number == driver,
+        chunks.c.end_ms >= start_ms, chunks.c.start_ms <= end_ms]), _layout(table_name))
     times = frame["session_time_ms"]
     inside = (times >= start_ms) & (times <= end_ms)
     return frame[inside.fillna(False).to_numpy(dtype=bool)].reset_index(drop=True)
 
 
-def chunks_of_nothing(chunks) -> pd.DataFrame:
-    """No chunk rows, with the chunk table's columns."""
-    return pd.DataFrame({column.name: pd.Series([], dtype=object) for column in chunks.columns})
+def _chunk_rows(stored: StoredData, connection: Connection, chunks: Table,
+                conditions: list) -> pd.DataFrame:
+    """The chunk rows matching ``conditions`` as stored, in key order, in one statement."""
+    return stored.dialect.read_frame(
+        connection, list(chunks.columns), conditions,
+        [chunks.c.year, chunks.c.round_number, chunks.c.session_type,
+         chunks.c.driver_number, chunks.c.first_sample])
+
+
+def _layout(table_name: str) -> PackedLayout:
+    return PackedLayout(Base.metadata.tables[table_name], PACKED_TABLES[table_name])
