@@ -875,6 +875,9 @@ HISTORY_TABLES = tuple(model.__tablename__
 VIEW_NAMES = ("stints", "pit_stops", "race_features")
 # Views that read the packed chunks back as the rows of a fact model (revision 0010).
 ROW_VIEWS = tuple(PACKED_TABLES)
+# The row tables revision 0010 leaves holding samples for migrate_db.py to pack
+# (packed_conversion.py): name -> the view whose chunks they go into.
+UNPACKED_TABLES = {f"{view}_unpacked": view for view in ROW_VIEWS}
 
 
 def stored_tables() -> list[Table]:

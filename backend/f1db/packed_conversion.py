@@ -21,19 +21,17 @@ from .db import Database
 from .dialects import dialect_of
 from .dialects.reading import read_frame
 from .load import insert_rows, session_filter
-from .models import PACKED_TABLES, ROW_VIEWS, Base
+from .models import PACKED_TABLES, UNPACKED_TABLES, Base
 from .packing import PackedLayout, pack
 from .records import SessionKey
 
 log = logging.getLogger(__name__)
 
-SUFFIX = "_unpacked"
-
 
 def unpacked_tables(connection: Connection) -> list[str]:
     """The row tables revision 0010 left to convert, in table order."""
     existing = set(inspect(connection).get_table_names())
-    return [name + SUFFIX for name in ROW_VIEWS if name + SUFFIX in existing]
+    return [name for name in UNPACKED_TABLES if name in existing]
 
 
 def convert_unpacked(database: Database, schema_lock) -> int:
@@ -46,7 +44,7 @@ def convert_unpacked(database: Database, schema_lock) -> int:
         names = unpacked_tables(connection)
     packed = 0
     for name in names:
-        view = name.removesuffix(SUFFIX)
+        view = UNPACKED_TABLES[name]
         old = Table(name, MetaData(), *(Column(column.name, column.type) for column in
                                         Base.metadata.tables[view].columns))
         with engine.connect() as connection:

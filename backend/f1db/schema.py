@@ -40,7 +40,7 @@ from .db import Database
 from .dialects import dialect_of
 from .dialects.sqlstate import INSUFFICIENT_PRIVILEGE, sqlstate
 from .errors import LEAST_PRIVILEGE_DOCS, PermissionProblem, SchemaError, first_line
-from .models import Base, stored_tables
+from .models import UNPACKED_TABLES, Base, stored_tables
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -55,7 +55,6 @@ _REVISION_LINE = re.compile(r"^(revision|down_revision)[ \t]*(?::[^=\n]*)?=([^#\
                             re.MULTILINE)
 
 SCHEMA_LOCK_TIMEOUT = 300.0     # seconds a run waits for another run's migration
-UNPACKED_SUFFIX = "_unpacked"   # packed_conversion.SUFFIX (not imported: it loads pandas)
 
 
 @dataclass(frozen=True)
@@ -69,6 +68,11 @@ class SchemaState:
     @property
     def up_to_date(self) -> bool:
         return self.current == self.head and not self.unpacked
+
+    @property
+    def packing_left(self) -> bool:
+        """At the newest revision, with samples stored before 0010 still to pack."""
+        return self.current == self.head and bool(self.unpacked)
 
     @property
     def empty(self) -> bool:
@@ -99,8 +103,7 @@ def _state(database: Database, connection: Connection) -> SchemaState:
         raise
     return SchemaState(current=current, head=head,
                        has_tables=bool(existing & set(Base.metadata.tables)),
-                       unpacked=tuple(sorted(name for name in existing
-                                             if name.endswith(UNPACKED_SUFFIX))))
+                       unpacked=tuple(name for name in UNPACKED_TABLES if name in existing))
 
 
 def head_revision() -> str:
@@ -274,7 +277,7 @@ def _current_or_created(database: Database, connection: Connection,
     state = _state(database, connection)     # another run may have created it meanwhile
     if state.up_to_date:
         return state
-    if state.current == state.head:
+    if state.packing_left:
         raise SchemaError(packing_unfinished(state))
     if state.empty and create_if_empty:
         _migrate(database, connection, _may_not_create_message_for_populate)

@@ -46,7 +46,7 @@ def run_smoke_check(database: Database) -> SmokeReport:
     report = SmokeReport(database.describe())
     state = schema_state(database)    # open_database already proved the connection
     report.ok(f"connected ({database.dialect})")
-    if state.unpacked and state.current == state.head:
+    if state.packing_left:
         report.fail(packing_unfinished(state))
         return report
     if not state.up_to_date:

@@ -86,7 +86,7 @@ def _require_readable(database: Database) -> None:
     if state.empty:
         raise SchemaError(f"{database.describe()} holds no stored sessions (no f1db tables): "
                           f"store some first with python populate_db.py")
-    if state.unpacked and state.current == state.head:
+    if state.packing_left:
         raise SchemaError(packing_unfinished(state))
     if not state.up_to_date:
         raise SchemaError(f"The schema of {database.describe()} is at revision "
