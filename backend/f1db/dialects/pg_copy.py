@@ -229,9 +229,9 @@ def copy_type(column: Column) -> CopyType:
 def copy_message_rows(columns: Sequence[Column]) -> int:
     """Rows per COPY message: about COPY_MESSAGE_BYTES of them (text guessed at 32 bytes,
     packed samples at 2 KiB)."""
-    row_bytes = 2 + sum(4 + (copy_type(c).width or (
-        _BYTEA_BYTES_GUESS if copy_type(c).name == "bytea" else _TEXT_BYTES_GUESS))
-        for c in columns)
+    types = [copy_type(column) for column in columns]
+    row_bytes = 2 + sum(4 + (kind.width or (_BYTEA_BYTES_GUESS if kind.name == "bytea"
+                                            else _TEXT_BYTES_GUESS)) for kind in types)
     return max(1, COPY_MESSAGE_BYTES // row_bytes)
 
 
