@@ -33,12 +33,13 @@ def session_tables(fetched: dict[str, pd.DataFrame | dict[str, pd.DataFrame]],
     order: table name -> an iterator of frames shaped like the table.
 
     Nothing is converted until the loader asks for it, and a per-driver source
-    (``car_data``, ``pos_data``) comes one driver at a time: each FastF1 frame is popped
+    (``car_data``, ``pos_data``) comes a few drivers at a time: each FastF1 frame is popped
     out of ``fetched`` as it is converted, so once its chunk is written nothing keeps it
     alive. Those two are stored packed: their frames are chunk rows of
     ``models.PACKED_TABLES`` (packing.py), the rows they hold shaped like the row model.
     A race's telemetry is never held twice (FastF1's frame and a converted copy of the
-    whole table), only one driver's (docs/ARCHITECTURE.md, "The pipeline").
+    whole table), only a batch of drivers' (:func:`driver_batches`; docs/ARCHITECTURE.md,
+    "The pipeline").
     """
     sources = fact_sources()
     return {table: _table_chunks(Base.metadata.tables[table], fetched, sources[table].per_driver,
@@ -56,10 +57,47 @@ def _table_chunks(table: Table, fetched: dict, per_driver: bool,
     # ascending order, which PostgreSQL appends to its rightmost page cheaply.
     packed = table.name in PACKED_TABLES
     layout = PackedLayout(table, PACKED_TABLES[table.name]) if packed else None
-    for driver in sorted(source):
-        frame = table_frame(table, driver_frame(source.pop(driver), driver), key)
+    for batch in driver_batches(source):
+        frame = table_frame(table, batch, key)
+        del batch
         yield pack(frame, layout) if packed else frame
         del frame
+
+
+# Drivers converted together: pandas' per-call costs dominate a driver's few thousand
+# samples (a session is 40 driver frames), while a batch this size stays small beside
+# FastF1's own frames.
+BATCH_SAMPLES = 1 << 15
+
+
+def driver_batches(source: dict[str, pd.DataFrame], limit: int = BATCH_SAMPLES
+                   ) -> Iterator[pd.DataFrame]:
+    """``source``'s per-driver frames (popped in driver order) as :func:`driver_frame`
+    frames, consecutive drivers concatenated while they hold at most ``limit`` samples
+    together (a bigger driver comes alone) and have the same columns and dtypes, so a
+    batch converts exactly as its drivers would one by one."""
+    batch: list[pd.DataFrame] = []
+    samples = 0
+    for driver in sorted(source):
+        frame = driver_frame(source.pop(driver), driver)
+        if batch and (samples + len(frame) > limit or not _same_shape(batch[0], frame)):
+            yield _concatenated(batch)
+            batch, samples = [], 0
+        batch.append(frame)
+        samples += len(frame)
+    if batch:
+        yield _concatenated(batch)
+
+
+def _same_shape(one: pd.DataFrame, other: pd.DataFrame) -> bool:
+    return one.dtypes.to_dict() == other.dtypes.to_dict() and list(one.columns) == list(
+        other.columns)
+
+
+def _concatenated(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+    frames.clear()
+    return frame
 
 
 def driver_frame(frame: pd.DataFrame, driver: str) -> pd.DataFrame:

@@ -8,7 +8,7 @@ from f1db.errors import TransformError
 from f1db.models import PACKED_TABLES, Base
 from f1db.packing import PackedLayout, unpack
 from f1db.records import SessionKey
-from f1db.transform import convert, session_tables, table_frame
+from f1db.transform import convert, driver_batches, driver_frame, session_tables, table_frame
 
 KEY = SessionKey(2021, 14, "Practice 2")
 
@@ -72,7 +72,7 @@ def test_a_column_fastf1_did_not_give_is_all_missing():
     assert table_frame(table, source, KEY)["message"].tolist() == [None]
 
 
-def test_telemetry_streams_one_driver_at_a_time_numbering_samples_per_driver():
+def test_telemetry_streams_in_driver_order_numbering_samples_per_driver():
     stamp = pd.Timestamp("2021-09-11 12:00:00")
     per_driver = {"44": pd.DataFrame({"Date": [stamp, stamp], "Speed": [100.0, 101.0]}),
                   "33": pd.DataFrame({"Date": [stamp], "Speed": [99.0]})}
@@ -80,18 +80,51 @@ def test_telemetry_streams_one_driver_at_a_time_numbering_samples_per_driver():
     chunks = session_tables(fetched, ("telemetry",), KEY)["telemetry"]
     assert "telemetry" in fetched and len(per_driver) == 2      # lazy: nothing taken yet
     layout = PackedLayout(Base.metadata.tables["telemetry"], PACKED_TABLES["telemetry"])
-    packed = next(chunks)                 # drivers in key order: "33" < "44"
-    assert "telemetry" not in fetched and list(per_driver) == ["44"]   # 33 handed over
-    assert packed["first_sample"].tolist() == [0] and packed["samples"].tolist() == [1]
-    first = unpack(packed, layout)        # stored packed, the rows as before
-    assert first["driver_number"].tolist() == ["33"] and first["sample_index"].tolist() == [0]
-    assert first["speed"].tolist() == [99]
-    assert first["rpm"].isna().all()
-    second = unpack(next(chunks), layout)
-    assert second["driver_number"].tolist() == ["44", "44"]
-    assert second["sample_index"].tolist() == [0, 1]
-    assert second["speed"].tolist() == [100, 101]
-    assert per_driver == {} and next(chunks, None) is None
+    packed = next(chunks)                 # both drivers fit one batch, in key order
+    assert "telemetry" not in fetched and per_driver == {}      # handed over
+    assert packed["first_sample"].tolist() == [0, 0] and packed["samples"].tolist() == [1, 2]
+    rows = unpack(packed, layout)         # stored packed, the rows as before
+    assert rows["driver_number"].tolist() == ["33", "44", "44"]
+    assert rows["sample_index"].tolist() == [0, 0, 1]
+    assert rows["speed"].tolist() == [99, 100, 101]
+    assert rows["rpm"].isna().all()
+    assert next(chunks, None) is None
+
+
+def driver_frames(*lengths, speed_dtype="float64"):
+    stamp = pd.Timestamp("2021-09-11 12:00:00")
+    return {f"{number:02d}": pd.DataFrame({
+        "Date": [stamp + pd.Timedelta(seconds=i) for i in range(length)],
+        "Speed": np.arange(length).astype(speed_dtype)})
+        for number, length in enumerate(lengths, start=1)}
+
+
+def test_driver_batches_hold_whole_drivers_up_to_the_limit_popped_as_they_go():
+    source = driver_frames(3, 2, 4, 6)
+    batches = driver_batches(source, limit=5)
+    first = next(batches)
+    assert first["driver_number"].tolist() == ["01"] * 3 + ["02"] * 2
+    assert first["sample_index"].tolist() == [0, 1, 2, 0, 1]
+    assert list(source) == ["04"]     # taken only as far as needed: 03 did not fit
+    assert [b["driver_number"].iloc[0] for b in batches] == ["03", "04"]   # 6 > 5: alone
+    assert source == {}
+
+
+def test_a_driver_whose_columns_differ_starts_a_new_batch():
+    source = {**driver_frames(2, 2), "03": driver_frames(1, speed_dtype=object)["01"]}
+    source["02"] = source["02"].drop(columns="Speed")
+    batches = list(driver_batches(source, limit=100))
+    assert [b["driver_number"].unique().tolist() for b in batches] == [["01"], ["02"], ["03"]]
+
+
+def test_a_batch_converts_exactly_as_its_drivers_one_by_one():
+    table = Base.metadata.tables["telemetry"]
+    source = driver_frames(7, 1, 5)
+    source["02"].loc[0, "Speed"] = np.nan
+    one_by_one = pd.concat([table_frame(table, driver_frame(frame, driver), KEY)
+                            for driver, frame in sorted(source.items())], ignore_index=True)
+    [batch] = list(driver_batches(dict(source)))
+    pd.testing.assert_frame_equal(table_frame(table, batch, KEY), one_by_one)
 
 
 def test_telemetry_of_no_driver_is_no_chunk():

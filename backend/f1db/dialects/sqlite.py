@@ -120,7 +120,11 @@ def _query_only(dbapi_connection):
 
 class SQLite(Dialect):
     name = "sqlite"
-    # The write runs in this process: a thread would only contend with FastF1's parse.
+    # The write runs in this process, and with telemetry packed it is mostly converting the
+    # rows, Python work that must stay in the main thread either way (pg_copy.PreparedCopy
+    # says why); the inserts of a session's few thousand chunk rows left to a writer
+    # thread hide next to nothing, while the thread's GIL hand-offs and its second
+    # session in memory cost more (measured with benchmarks/bench_populate.py).
     writes_behind = False
 
     def read_only(self, engine):
