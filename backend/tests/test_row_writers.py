@@ -16,8 +16,8 @@ import struct
 import numpy as np
 import pandas as pd
 import pytest
-from sqlalchemy import (BigInteger, Boolean, Column, DateTime, Float, Integer, MetaData,
-                        SmallInteger, String, Table, Text, select, text)
+from sqlalchemy import (BigInteger, Boolean, Column, DateTime, Float, Integer, LargeBinary,
+                        MetaData, SmallInteger, String, Table, Text, select, text)
 
 import f1db.dialects.pg_copy as pg_copy
 import f1db.dialects.sqlite as sqlite_dialect
@@ -368,6 +368,8 @@ def parse_copy(data: bytes, columns) -> list[tuple]:
             position += size
             if name == "text":
                 row.append(field.decode("utf-8"))
+            elif name == "bytea":
+                row.append(bytes(field))
             else:
                 assert size == struct.calcsize(_FIXED[name]), (name, size)
                 (value,) = struct.unpack(_FIXED[name], field)
@@ -417,6 +419,30 @@ def test_a_driver_chunk_uses_the_2d_layout_and_a_mixed_one_the_scattered_one():
     whole = pg_copy.copy_rows(mixed, columns)
     assert whole == b"".join(pg_copy.copy_rows(mixed.iloc[[i]], columns) for i in range(6))
     assert parse_copy(COPY_HEADER + whole + pg_copy.COPY_TRAILER, columns) == frame_values(mixed)
+
+
+BYTES = Table("writer_bytes", METADATA, *_key_columns(),
+              Column("small", SmallInteger, info={"kind": "integer"}),
+              Column("packed", LargeBinary, info={"kind": "bytes"}),
+              Column("more", LargeBinary, info={"kind": "bytes"}))
+
+
+def test_bytea_of_any_length_and_null_travels_as_it_is_in_either_layout():
+    """Packed samples' offsets: every row's own bytes, each length, empty, NULL; rows of one
+    length take the 2-D path, mixed ones the scattered one, with the same bytes."""
+    values = [b"\x00\x01", b"", None, bytes(range(256)) * 3, b"\xff" * 4, b"x"]
+    mixed = pd.DataFrame({"year": 2021, "round_number": 14, "session_type": "Race",
+                          "sequence": np.arange(6), "small": pd.array([1, None, 3, 4, 5, 6],
+                                                                      dtype="Int64"),
+                          "packed": values, "more": list(reversed(values))})
+    uniform = mixed.assign(packed=[bytes([i]) * 8 for i in range(6)],
+                           more=[b"ab"] * 6, small=pd.array(range(6), dtype="Int64"))
+    columns = list(BYTES.columns)
+    for frame in (mixed, uniform):
+        whole = pg_copy.copy_rows(frame, columns)
+        assert whole == b"".join(pg_copy.copy_rows(frame.iloc[[i]], columns) for i in range(6))
+        parsed = parse_copy(COPY_HEADER + whole + pg_copy.COPY_TRAILER, columns)
+        assert [row[-2:] for row in parsed] == list(zip(frame["packed"], frame["more"]))
 
 
 def test_messages_stay_within_the_bound_for_the_product_tables():

@@ -28,7 +28,8 @@ COPY_MESSAGE_BYTES = 4 * 2**20       # about the most one COPY message carries (
 COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + bytes(8)     # signature, flags 0, no extension
 COPY_TRAILER = b"\xff\xff"
 COPY_ABORT = b"\x00\x00"   # a row of 0 fields: the server ends the COPY with an error
-_NULL_FIELD = np.frombuffer(b"\xff\xff\xff\xff", dtype=np.uint8)
+_NULL_FIELD_BYTES = b"\xff\xff\xff\xff"        # a field of length -1: NULL
+_NULL_FIELD = np.frombuffer(_NULL_FIELD_BYTES, dtype=np.uint8)
 _PG_EPOCH_US = 946_684_800_000_000                   # 2000-01-01 in Unix microseconds
 _PG_EPOCH_DAYS = 10_957                               # 2000-01-01 in Unix days
 _TEXT_BYTES_GUESS = 32                               # for sizing messages only
@@ -116,6 +117,29 @@ class _Text:
                 _scatter(buffer, starts[rows], self.fields[code] if code >= 0 else _NULL_FIELD)
 
 
+@dataclass
+class _Bytes:
+    """A column whose every row has its own value (bytea): the rows' fields (length prefix
+    and bytes, or a NULL's -1) end to end in ``data``, each ``sizes`` long."""
+
+    data: np.ndarray
+    sizes: np.ndarray
+
+    def widths(self):
+        """Each row's field bytes: an int when every row has the same."""
+        return int(self.sizes[0]) if (self.sizes == self.sizes[0]).all() else self.sizes
+
+    def write(self, buffer: np.ndarray, starts: np.ndarray | None,
+              rows2d: np.ndarray | None, offset: int) -> None:
+        """Like ``_Fixed.write``; every row's field is copied by one fancy assignment."""
+        if rows2d is not None:
+            rows2d[:, offset:offset + int(self.sizes[0])] = self.data.reshape(len(self.sizes), -1)
+            return
+        within = np.arange(len(self.data)) - np.repeat(np.cumsum(self.sizes) - self.sizes,
+                                                       self.sizes)
+        buffer[np.repeat(starts, self.sizes) + within] = self.data
+
+
 def _scatter(buffer: np.ndarray, starts: np.ndarray, fields: np.ndarray) -> None:
     """Write ``fields`` (one row of bytes each, or one row for all) at ``starts``."""
     if len(starts):
@@ -171,11 +195,14 @@ def _text_field(series: pd.Series, column: Column) -> _Text:
     return _Text(codes.astype(np.int64), fields)
 
 
-def _bytea_field(series: pd.Series, column: Column) -> _Text:
+def _bytea_field(series: pd.Series, column: Column) -> _Bytes:
     """bytea travels as its bytes (packed samples: every row's value is its own)."""
-    fields = [np.frombuffer(len(value).to_bytes(4, "big") + bytes(value), dtype=np.uint8)
-              for value in series]
-    return _Text(np.arange(len(fields), dtype=np.int64), fields)
+    fields = [_NULL_FIELD_BYTES if value is None or value is pd.NA or (
+                  isinstance(value, float) and np.isnan(value))
+              else len(value).to_bytes(4, "big") + bytes(value) for value in series]
+    return _Bytes(np.frombuffer(b"".join(fields), dtype=np.uint8),
+                  np.fromiter((len(field) for field in fields), dtype=np.int64,
+                              count=len(fields)))
 
 
 @dataclass(frozen=True)
@@ -185,7 +212,7 @@ class CopyType:
 
     name: str
     width: int | None
-    encode: Callable[[pd.Series, Column], _Fixed | _Text]
+    encode: Callable[[pd.Series, Column], _Fixed | _Text | _Bytes]
 
 
 COPY_TYPES = {
