@@ -56,17 +56,19 @@ class PackedLayout:
     rows: Table           # the row table (the view's columns, the transform's frames)
     chunks: Table         # the stored chunk table
 
+    # Which row columns are offsets and which stay text is the chunk table's to say
+    # (models.packed_chunks): read from its column kinds, in the row table's order.
+
     @property
     def numbers(self) -> tuple[str, ...]:
-        """Row columns stored as offsets (every column but the key and the text)."""
-        return tuple(c.name for c in self.rows.columns
-                     if c.name not in KEY_COLUMNS + ("sample_index",)
-                     and c.info["kind"] != "text")
+        """Row columns stored as offsets (a ``bytes`` column of the chunk table)."""
+        return tuple(c.name for c in self.chunks.columns if c.info["kind"] == "bytes")
 
     @property
     def texts(self) -> tuple[str, ...]:
-        return tuple(c.name for c in self.rows.columns
-                     if c.name not in KEY_COLUMNS and c.info["kind"] == "text")
+        """Row columns stored once a chunk, as text (beside the key's)."""
+        return tuple(c.name for c in self.chunks.columns
+                     if c.info["kind"] == "text" and c.name not in KEY_COLUMNS)
 
     def kind(self, name: str) -> str:
         return self.rows.c[name].info["kind"]
