@@ -27,6 +27,7 @@ The same decoding is spelled in SQL by the ``telemetry`` and ``positions`` views
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Mapping
 
 import numpy as np
 import pandas as pd
@@ -81,45 +82,60 @@ def pack(frame: pd.DataFrame, layout: PackedLayout) -> pd.DataFrame:
     table), in ``sample_index`` order within each driver, as a frame of chunk rows with
     ``layout.chunks``' columns."""
     frame = frame.reset_index(drop=True)
-    rows = len(frame)
+    return pack_columns(frame, len(frame), layout)
+
+
+def pack_columns(rows: Mapping[str, pd.Series | np.ndarray], count: int,
+                 layout: PackedLayout) -> pd.DataFrame:
+    """:func:`pack` of ``count`` rows given column by column (``transform.table_columns``:
+    no frame of rows is built; a session key may be a read-only broadcast array)."""
     columns = [c.name for c in layout.chunks.columns]
-    if not rows:
+    if not count:
         return pd.DataFrame({name: [] for name in columns}, columns=columns)
-    starts = _chunk_starts(frame, layout)
-    ends = np.append(starts[1:], rows)
-    out: dict[str, object] = {name: frame[name].to_numpy()[starts] for name in KEY_COLUMNS}
-    out["first_sample"] = frame["sample_index"].to_numpy(dtype=np.int64)[starts]
-    out["samples"] = (ends - starts).astype(np.int64)
-    absolute = {name: whole_numbers(frame[name], layout.kind(name))
-                for name in layout.numbers}
+    starts = _chunk_starts(rows, count, layout)
+    ends = np.append(starts[1:], count)
+    out: dict[str, object] = {name: _array(rows[name])[starts] for name in KEY_COLUMNS}
+    for name in ("year", "round_number"):
+        out[name] = _whole(out[name].astype(np.int64))
+    out["first_sample"] = _whole(_array(rows["sample_index"]).astype(np.int64)[starts])
+    out["samples"] = _whole((ends - starts).astype(np.int64))
+    absolute = {name: whole_numbers(rows[name], layout.kind(name)) for name in layout.numbers}
     session_time, missing_time = absolute["session_time_ms"]
-    out["start_ms"], out["end_ms"] = _bounds(session_time, missing_time, starts)
+    low, high, empty = _bounds(session_time, missing_time, starts)
+    out["start_ms"], out["end_ms"] = _whole(low, empty), _whole(high, empty)
     for name in layout.numbers:
         values, missing = absolute[name]
         if name in RELATIVE_TO:
             reference, divisor = RELATIVE_TO[name]
             values = values - _reference(*absolute[reference], divisor)
-        out[name + "_base"], out[name] = _offsets(values, missing, starts, ends,
-                                                  f"{layout.rows.name}.{name}")
+        base, no_base, out[name] = _offsets(values, missing, starts, ends,
+                                            f"{layout.rows.name}.{name}")
+        out[name + "_base"] = _whole(base, no_base)
     for name in layout.texts:
-        out[name] = frame[name].to_numpy(dtype=object)[starts]
-    chunk = pd.DataFrame({name: out[name] for name in columns}, columns=columns)
-    for name in ("year", "round_number", "first_sample", "samples", "start_ms", "end_ms") + tuple(
-            n + "_base" for n in layout.numbers):
-        chunk[name] = pd.array(chunk[name], dtype="Int64")
-    return chunk
+        out[name] = _array(rows[name]).astype(object)[starts]
+    return pd.DataFrame({name: out[name] for name in columns}, columns=columns)
 
 
-def _chunk_starts(frame: pd.DataFrame, layout: PackedLayout) -> np.ndarray:
+def _array(column: pd.Series | np.ndarray) -> np.ndarray:
+    return column.to_numpy() if isinstance(column, pd.Series) else np.asarray(column)
+
+
+def _whole(values: np.ndarray, missing: np.ndarray | None = None) -> pd.arrays.IntegerArray:
+    """int64 ``values`` (NULL where ``missing``) as an ``Int64`` column, without a copy."""
+    return pd.arrays.IntegerArray(values, np.zeros(len(values), dtype=bool)
+                                  if missing is None else missing)
+
+
+def _chunk_starts(frame: Mapping[str, pd.Series | np.ndarray], rows: int,
+                  layout: PackedLayout) -> np.ndarray:
     """Where each chunk starts: a new driver, a gap in ``sample_index``, a new text value,
     or ``CHUNK_SAMPLES`` samples since the last start."""
-    rows = len(frame)
     change = np.zeros(rows, dtype=bool)
     change[0] = True
-    index = frame["sample_index"].to_numpy(dtype=np.int64)
+    index = _array(frame["sample_index"]).astype(np.int64)
     change[1:] |= index[1:] != index[:-1] + 1
     for name in ("driver_number",) + layout.texts:
-        codes = pd.factorize(frame[name], use_na_sentinel=True)[0]
+        codes = pd.factorize(_array(frame[name]), use_na_sentinel=True)[0]
         change[1:] |= codes[1:] != codes[:-1]
     run_start = np.flatnonzero(change)
     place = np.arange(rows) - np.repeat(run_start, np.diff(np.append(run_start, rows)))
@@ -149,30 +165,28 @@ def _reference(values: np.ndarray, missing: np.ndarray, divisor: int) -> np.ndar
 
 
 def _bounds(values: np.ndarray, missing: np.ndarray, starts: np.ndarray):
-    """Each chunk's least and greatest present value (None when it has none)."""
+    """Each chunk's least and greatest present value, and whether it has none (both 0)."""
     low = np.minimum.reduceat(np.where(missing, _INT64_MAX, values), starts)
     high = np.maximum.reduceat(np.where(missing, _INT64_MIN, values), starts)
     empty = np.logical_and.reduceat(missing, starts)
-    return (np.where(empty, None, low).astype(object), np.where(empty, None, high).astype(object))
+    return np.where(empty, 0, low), np.where(empty, 0, high), empty
 
 
 def _offsets(values: np.ndarray, missing: np.ndarray, starts: np.ndarray, ends: np.ndarray,
-             label: str) -> tuple[np.ndarray, list[bytes]]:
-    """Each chunk's base (None when no value is present) and its offsets' bytes."""
-    low, high = _bounds(values, missing, starts)
-    present = np.array([value is not None for value in low])
-    base = np.where(present, low, 0).astype(np.int64)
-    span = np.where(present, high, 0).astype(object) - base.astype(object)
+             label: str) -> tuple[np.ndarray, np.ndarray, list[bytes]]:
+    """Each chunk's base, whether it has none (no value present), and its offsets' bytes."""
+    base, high, absent = _bounds(values, missing, starts)
+    span = high.astype(object) - base.astype(object)      # may pass int64 (refused below)
     has_missing = np.logical_or.reduceat(missing, starts)
     width = np.full(len(starts), 8, dtype=np.int64)
     for candidate in (4, 2, 1):
         width[span < null_offset(candidate)] = candidate
     width[(span == 0) & ~has_missing] = 0
-    width[~present] = 0
+    width[absent] = 0
     if (span >= 2**63 - 1).any():
         raise TransformError(f"{label}: values too far apart to store "
                              f"({int(high[span >= 2**63 - 1][0])} and "
-                             f"{int(low[span >= 2**63 - 1][0])})")
+                             f"{int(base[span >= 2**63 - 1][0])})")
     sample_base = np.repeat(base, ends - starts)
     sample_width = np.repeat(width, ends - starts)
     offsets = values - sample_base
@@ -188,7 +202,7 @@ def _offsets(values: np.ndarray, missing: np.ndarray, starts: np.ndarray, ends: 
         cuts = np.concatenate(([0], np.cumsum(lengths)))
         for place, chunk in enumerate(chosen.tolist()):
             encoded[chunk] = data[cuts[place]:cuts[place + 1]]
-    return np.where(present, low, None), encoded
+    return base, absent, encoded
 
 
 # -- unpacking -----------------------------------------------------------------------------

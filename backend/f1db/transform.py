@@ -21,7 +21,7 @@ from sqlalchemy import Column, Table
 
 from .errors import TransformError
 from .models import PACKED_TABLES, Base, fact_sources, integer_range
-from .packing import PackedLayout, pack
+from .packing import PackedLayout, pack_columns
 from .records import EventRef, SessionKey
 
 _ONE_MS = np.timedelta64(1, "ms")
@@ -58,10 +58,12 @@ def _table_chunks(table: Table, fetched: dict, per_driver: bool,
     packed = table.name in PACKED_TABLES
     layout = PackedLayout(table, PACKED_TABLES[table.name]) if packed else None
     for batch in driver_batches(source):
-        frame = table_frame(table, batch, key)
+        if packed:
+            yield pack_columns(table_columns(table, batch, key, broadcast_keys=True),
+                               len(batch), layout)
+        else:
+            yield table_frame(table, batch, key)
         del batch
-        yield pack(frame, layout) if packed else frame
-        del frame
 
 
 # Drivers converted together: pandas' per-call costs dominate a driver's few thousand
@@ -122,13 +124,24 @@ def table_frame(table: Table, source: pd.DataFrame, key: SessionKey) -> pd.DataF
     ``row_order`` the frame does not have, are the row's position.
     """
     source = pd.DataFrame(source).reset_index(drop=True)
+    return pd.DataFrame(table_columns(table, source, key),
+                        columns=[c.name for c in table.columns])
+
+
+def table_columns(table: Table, source: pd.DataFrame, key: SessionKey, *,
+                  broadcast_keys: bool = False) -> dict[str, pd.Series | np.ndarray]:
+    """:func:`table_frame`'s columns by name, before they become a frame (``source``
+    indexed 0..n-1). ``broadcast_keys``: each session key column a read-only view of its
+    one value (for packing, which reads a chunk's key once) instead of n copies."""
     rows = len(source)
     out = {}
     for column in table.columns:
         name = column.name
         if column.info.get("session_key"):
             value = getattr(key, name)
-            out[name] = np.full(rows, value, dtype=object if isinstance(value, str) else np.int64)
+            dtype = object if isinstance(value, str) else np.int64
+            out[name] = (np.broadcast_to(np.array(value, dtype=dtype), (rows,))
+                         if broadcast_keys else np.full(rows, value, dtype=dtype))
         elif column.info.get("derived"):
             out[name] = (source[name].to_numpy() if name in source.columns
                          else np.arange(rows, dtype=np.int64))   # the row's place
@@ -138,7 +151,7 @@ def table_frame(table: Table, source: pd.DataFrame, key: SessionKey) -> pd.DataF
         else:
             out[name] = missing_column(column.info["kind"], rows)
         check_fits(out[name], column, column_name=f"{table.name}.{name}")
-    return pd.DataFrame(out, columns=[c.name for c in table.columns])
+    return out
 
 
 def convert(series: pd.Series, kind: str, *, column: str = "?") -> pd.Series:

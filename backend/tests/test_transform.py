@@ -6,9 +6,10 @@ import pytest
 
 from f1db.errors import TransformError
 from f1db.models import PACKED_TABLES, Base
-from f1db.packing import PackedLayout, unpack
+from f1db.packing import PackedLayout, pack, pack_columns, unpack
 from f1db.records import SessionKey
-from f1db.transform import convert, driver_batches, driver_frame, session_tables, table_frame
+from f1db.transform import (convert, driver_batches, driver_frame, session_tables, table_columns,
+                            table_frame)
 
 KEY = SessionKey(2021, 14, "Practice 2")
 
@@ -125,6 +126,22 @@ def test_a_batch_converts_exactly_as_its_drivers_one_by_one():
                             for driver, frame in sorted(source.items())], ignore_index=True)
     [batch] = list(driver_batches(dict(source)))
     pd.testing.assert_frame_equal(table_frame(table, batch, KEY), one_by_one)
+
+
+def test_packing_the_columns_equals_packing_the_frame_of_rows():
+    """The load packs columns straight from the conversion (session keys broadcast, no
+    frame of rows); packing the frame table_frame makes must give the same chunks."""
+    table = Base.metadata.tables["positions"]
+    layout = PackedLayout(table, PACKED_TABLES["positions"])
+    source = driver_frames(700, 3, 520)
+    for number, frame in source.items():
+        frame["Status"] = ["OnTrack"] * (len(frame) - 1) + ["OffTrack"]
+        frame["X"] = np.where(np.arange(len(frame)) % 7 == 0, np.nan, 1.0 * np.arange(len(frame)))
+    [batch] = list(driver_batches(source))
+    packed = pack_columns(table_columns(table, batch, KEY, broadcast_keys=True), len(batch),
+                          layout)
+    pd.testing.assert_frame_equal(packed, pack(table_frame(table, batch, KEY), layout))
+    assert len(packed) == 8    # 512 + 187 + 1 (the text changes), 2 + 1, 512 + 7 + 1
 
 
 def test_telemetry_of_no_driver_is_no_chunk():
