@@ -78,17 +78,17 @@ def driver_batches(source: dict[str, pd.DataFrame], limit: int = BATCH_SAMPLES
     frames, consecutive drivers concatenated while they hold at most ``limit`` samples
     together (a bigger driver comes alone) and have the same columns and dtypes, so a
     batch converts exactly as its drivers would one by one."""
-    batch: list[pd.DataFrame] = []
+    batch: list[tuple[str, pd.DataFrame]] = []
     samples = 0
     for driver in sorted(source):
-        frame = driver_frame(source.pop(driver), driver)
-        if batch and (samples + len(frame) > limit or not _same_shape(batch[0], frame)):
-            yield _concatenated(batch)
+        frame = pd.DataFrame(source.pop(driver))      # FastF1's subclass as a plain frame
+        if batch and (samples + len(frame) > limit or not _same_shape(batch[0][1], frame)):
+            yield _keyed(batch)
             batch, samples = [], 0
-        batch.append(frame)
+        batch.append((driver, frame))
         samples += len(frame)
     if batch:
-        yield _concatenated(batch)
+        yield _keyed(batch)
 
 
 def _same_shape(one: pd.DataFrame, other: pd.DataFrame) -> bool:
@@ -96,10 +96,19 @@ def _same_shape(one: pd.DataFrame, other: pd.DataFrame) -> bool:
         other.columns)
 
 
-def _concatenated(frames: list[pd.DataFrame]) -> pd.DataFrame:
-    frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
-    frames.clear()
-    return frame
+def _keyed(batch: list[tuple[str, pd.DataFrame]]) -> pd.DataFrame:
+    """The batch's frames end to end (one copy), with :func:`driver_frame`'s key columns
+    made for all its drivers at once."""
+    lengths = [len(frame) for _, frame in batch]
+    frames = [frame for _, frame in batch]
+    whole = (frames[0].reset_index(drop=True) if len(frames) == 1
+             else pd.concat(frames, ignore_index=True))
+    whole.insert(0, "sample_index", np.concatenate(
+        [np.arange(length, dtype=np.int64) for length in lengths]))
+    whole.insert(0, "driver_number", np.repeat(
+        np.array([str(driver) for driver, _ in batch], dtype=object), lengths))
+    batch.clear()
+    return whole
 
 
 def driver_frame(frame: pd.DataFrame, driver: str) -> pd.DataFrame:
@@ -160,7 +169,10 @@ def convert(series: pd.Series, kind: str, *, column: str = "?") -> pd.Series:
         converter = _CONVERTERS[kind]
     except KeyError:
         raise ValueError(f"unknown column kind {kind!r}") from None
-    return converter(series.reset_index(drop=True), column)
+    index = series.index
+    if not (isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1):
+        series = series.reset_index(drop=True)
+    return converter(series, column)
 
 
 def check_fits(values: pd.Series | np.ndarray, column: Column, *, column_name: str = "?") -> None:
