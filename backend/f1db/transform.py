@@ -79,21 +79,22 @@ def driver_batches(source: dict[str, pd.DataFrame], limit: int = BATCH_SAMPLES
     together (a bigger driver comes alone) and have the same columns and dtypes, so a
     batch converts exactly as its drivers would one by one."""
     batch: list[tuple[str, pd.DataFrame]] = []
-    samples = 0
+    samples, batch_shape = 0, None
     for driver in sorted(source):
         frame = pd.DataFrame(source.pop(driver))      # FastF1's subclass as a plain frame
-        if batch and (samples + len(frame) > limit or not _same_shape(batch[0][1], frame)):
+        shape = _shape(frame)
+        if batch and (samples + len(frame) > limit or shape != batch_shape):
             yield _keyed(batch)
             batch, samples = [], 0
         batch.append((driver, frame))
-        samples += len(frame)
+        samples, batch_shape = samples + len(frame), shape
     if batch:
         yield _keyed(batch)
 
 
-def _same_shape(one: pd.DataFrame, other: pd.DataFrame) -> bool:
-    return one.dtypes.to_dict() == other.dtypes.to_dict() and list(one.columns) == list(
-        other.columns)
+def _shape(frame: pd.DataFrame) -> tuple:
+    """A frame's columns and their dtypes: frames of one shape concatenate losslessly."""
+    return tuple(frame.columns), tuple(frame.dtypes)
 
 
 def _keyed(batch: list[tuple[str, pd.DataFrame]]) -> pd.DataFrame:
@@ -117,10 +118,7 @@ def driver_frame(frame: pd.DataFrame, driver: str) -> pd.DataFrame:
     ``sample_index`` is the sample's position in its driver's frame: live timing repeats
     timestamps, so a (driver, date) key would merge real samples.
     """
-    part = pd.DataFrame(frame).reset_index(drop=True)
-    part.insert(0, "sample_index", np.arange(len(part), dtype=np.int64))
-    part.insert(0, "driver_number", str(driver))
-    return part
+    return _keyed([(driver, pd.DataFrame(frame))])
 
 
 def table_frame(table: Table, source: pd.DataFrame, key: SessionKey) -> pd.DataFrame:
