@@ -197,9 +197,8 @@ def _text_field(series: pd.Series, column: Column) -> _Text:
 
 def _bytea_field(series: pd.Series, column: Column) -> _Bytes:
     """bytea travels as its bytes (packed samples: every row's value is its own)."""
-    fields = [_NULL_FIELD_BYTES if value is None or value is pd.NA or (
-                  isinstance(value, float) and np.isnan(value))
-              else len(value).to_bytes(4, "big") + bytes(value) for value in series]
+    fields = [_NULL_FIELD_BYTES if pd.isna(value) else len(value).to_bytes(4, "big")
+              + bytes(value) for value in series]
     return _Bytes(np.frombuffer(b"".join(fields), dtype=np.uint8),
                   np.fromiter((len(field) for field in fields), dtype=np.int64,
                               count=len(fields)))
