@@ -17,6 +17,10 @@ needs no Alembic (importing it and the revision files is a good part of a rerun 
 stored sessions: docs/BENCHMARKS.md, "Start-up"): the head is read from the revision
 files' text, the stored revision with one query. Alembic is imported when something has
 to change, or when the revisions are not one plain chain.
+
+Nor does an empty PostgreSQL database need it: it is created by the creation script
+(``CREATION_SCRIPTS``: the revisions' own statements, as ``migrate_db.py --sql`` prints
+them) in one query, instead of 220-odd statements each waiting for its answer.
 """
 
 from __future__ import annotations
@@ -55,6 +59,12 @@ _REVISION_LINE = re.compile(r"^(revision|down_revision)[ \t]*(?::[^=\n]*)?=([^#\
                             re.MULTILINE)
 
 SCHEMA_LOCK_TIMEOUT = 300.0     # seconds a run waits for another run's migration
+
+# <dialect>.sql: the schema at the newest revision for an empty database, exactly as
+# `migrate_db.py --sql` prints it (tests/test_schema.py keeps it in step with the revisions).
+CREATION_SCRIPTS = BACKEND_DIR / "migrations" / "head"
+_STAMPED = re.compile(r"version_num='([^']+)'")      # the script's INSERT/UPDATE of the stamp
+_OWN_TRANSACTION = ("BEGIN;", "COMMIT;")             # its lines; it runs in the lock's instead
 
 
 @dataclass(frozen=True)
@@ -197,7 +207,8 @@ def upgrade(database: Database) -> tuple[str | None, str]:
                                       "(made by another tool?): drop them or use an empty "
                                       "database, then run migrate_db.py")
                 _refuse_newer_revision(state)
-                _migrate(database, connection, _may_not_create_message_for_migrate)
+                _migrate(database, connection, _may_not_create_message_for_migrate,
+                         empty=state.empty)
         state = schema_state(database)
     if state.unpacked:
         from .packed_conversion import convert_unpacked
@@ -280,7 +291,7 @@ def _current_or_created(database: Database, connection: Connection,
     if state.packing_left:
         raise SchemaError(packing_unfinished(state))
     if state.empty and create_if_empty:
-        _migrate(database, connection, _may_not_create_message_for_populate)
+        _migrate(database, connection, _may_not_create_message_for_populate, empty=True)
         return _state(database, connection)
     if state.current is None:
         raise SchemaError("The database has F1 tables that Alembic does not manage: use an "
@@ -311,24 +322,50 @@ def _known_revisions() -> set[str]:
 
 # -- migrating -----------------------------------------------------------------------------
 
-def _migrate(database: Database, connection: Connection, may_not_create) -> None:
+def creation_script(dialect_name: str) -> str | None:
+    """The statements that give an empty database of this dialect the schema at the newest
+    revision, stamp included, from its ``CREATION_SCRIPTS`` file without the file's own
+    transaction lines; None when there is no such file, or when it stamps another revision
+    than the newest (a revision added since: the revisions are replayed instead)."""
+    try:
+        script = (CREATION_SCRIPTS / f"{dialect_name}.sql").read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    stamped = _STAMPED.findall(script)
+    if not stamped or stamped[-1] != head_revision():
+        log.debug("%s.sql stamps revision %s, not %s: replaying the revisions", dialect_name,
+                  stamped[-1] if stamped else None, head_revision())
+        return None
+    return "\n".join(line for line in script.splitlines() if line not in _OWN_TRANSACTION)
+
+
+def _migrate(database: Database, connection: Connection, may_not_create, *,
+             empty: bool) -> None:
     """Run the revisions on the locked connection, in its transaction (the lock's holder
     commits); a role that may not create tables is told who must run what.
+
+    An ``empty`` database of a dialect that ``creates_from_script`` gets the creation
+    script instead, in one go: the same statements, without Alembic or a round trip each.
 
     PostgreSQL: CREATE on the schema is checked first, so the usual case (a loader role on
     a database nobody migrated yet) gets its own message; a privilege only the failing
     statement reveals (ALTER on a table another role owns) is reported as PostgreSQL
     words it.
     """
-    from alembic import command
-
-    refused = dialect_of(connection).may_not_create_tables(connection)
+    dialect = dialect_of(connection)
+    refused = dialect.may_not_create_tables(connection)
     if refused is not None:
         raise PermissionProblem(may_not_create(*refused))
-    config = alembic_config(database)
-    config.attributes["connection"] = connection
+    script = creation_script(dialect.name) if empty and dialect.creates_from_script else None
     try:
-        command.upgrade(config, "head")
+        if script is not None:
+            connection.exec_driver_sql(script)       # no parameters: one simple query
+        else:
+            from alembic import command
+
+            config = alembic_config(database)
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
     except DBAPIError as error:
         _raise_if_permission_denied(database, error, "change the schema", migrating=True)
         raise

@@ -12,8 +12,15 @@ from f1db.errors import SchemaError
 from f1db.ledger import read_ledger
 from f1db.models import Base
 from f1db.records import SessionKey
-from f1db.schema import alembic_config, require_current_schema, schema_state, upgrade, upgrade_sql
-from support.database import models_differences
+from f1db import schema
+from f1db.dialects import dialect_named
+from f1db.schema import (CREATION_SCRIPTS, alembic_config, creation_script, head_revision,
+                         require_current_schema, schema_state, upgrade, upgrade_sql)
+from support.database import models_differences, postgres_schema_snapshot
+from support.scratch_postgres import scratch_postgres_database
+
+REGENERATE = ("python backend/migrate_db.py --sql --database-url {dialect}:// > "
+              "backend/migrations/head/{dialect}.sql")
 
 
 @pytest.fixture
@@ -91,3 +98,57 @@ def test_sql_output_for_dbas(dialect):
     assert "CREATE TABLE telemetry" in ddl and "CREATE TABLE sessions" in ddl
     assert "CREATE TABLE session_parts" in ddl
     assert "PRIMARY KEY (year, round_number, session_type, driver_number, sample_index)" in ddl
+
+
+@pytest.mark.parametrize("dialect", ["postgresql", "sqlite"])
+def test_the_creation_script_is_what_migrate_db_prints(dialect):
+    """An empty database is created from migrations/head/<dialect>.sql where the dialect
+    says so: the file must be exactly the revisions' DDL, so a new revision means a new
+    file."""
+    path = CREATION_SCRIPTS / f"{dialect}.sql"
+    if not dialect_named(dialect).creates_from_script:
+        assert not path.exists(), f"{path.name} is never read: remove it"
+        return
+    assert path.read_text(encoding="utf-8") == upgrade_sql(f"{dialect}://"), (
+        f"{path.name} is not what the revisions create: {REGENERATE.format(dialect=dialect)}")
+    assert creation_script(dialect) is not None
+
+
+def test_an_empty_postgresql_database_is_created_by_the_script_exactly_as_by_the_revisions(
+        postgres_url, monkeypatch):
+    """The one-step creation (no Alembic) and the revisions, one by one, make two schemas
+    PostgreSQL's catalog cannot tell apart: columns, constraints, indexes and their
+    fillfactor, views, owners, grants and the stamp."""
+    from alembic import command as alembic_command
+
+    with scratch_postgres_database("f1db_test") as replayed_url:
+        with open_database(resolve_database(replayed_url)) as replayed:
+            alembic_command.upgrade(alembic_config(replayed), "head")
+            with replayed.engine.connect() as connection:
+                expected = postgres_schema_snapshot(connection)
+
+    def no_alembic(*_args, **_kwargs):
+        raise AssertionError("the empty database was migrated revision by revision")
+
+    monkeypatch.setattr(alembic_command, "upgrade", no_alembic)
+    with open_database(resolve_database(postgres_url)) as created:
+        assert require_current_schema(created).up_to_date
+        with created.engine.connect() as connection:
+            assert postgres_schema_snapshot(connection) == expected
+            assert models_differences(connection) == []
+
+
+def test_a_creation_script_behind_the_revisions_is_not_used(postgres_url, tmp_path,
+                                                             monkeypatch):
+    """A revision added without a new script: the empty database replays the revisions
+    (the test above then fails until the script is written again)."""
+    written = upgrade_sql("postgresql://")
+    head = head_revision()
+    older = written.replace(f"version_num='{head}'", "version_num='older'")
+    (tmp_path / "postgresql.sql").write_text(older, encoding="utf-8")
+    monkeypatch.setattr(schema, "CREATION_SCRIPTS", tmp_path)
+    assert creation_script("postgresql") is None
+    with open_database(resolve_database(postgres_url)) as database:
+        assert require_current_schema(database).current == head
+        with database.engine.connect() as connection:
+            assert models_differences(connection) == []

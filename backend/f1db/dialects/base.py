@@ -55,6 +55,11 @@ class Dialect:
     # every process and task writing to it: a server many machines reach (PostgreSQL), not
     # a file on one machine (SQLite: the file beside the FastF1 cache does that already).
     shares_request_budget: bool = False
+    # Whether an empty database is created by running the schema's creation script
+    # (migrations/head/<name>.sql) in one go: a server reached over the network gains a
+    # round trip per statement saved (PostgreSQL: 220-odd, sent as one simple query); SQLite
+    # runs one statement per call either way, so it replays the revisions.
+    creates_from_script: bool = False
 
     # -- connecting ------------------------------------------------------------------------
 

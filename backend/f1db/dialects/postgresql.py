@@ -169,6 +169,7 @@ class PostgreSQL(Dialect):
     writes_behind = True
     reads_in_parallel = True
     shares_request_budget = True
+    creates_from_script = True
 
     def create_engine(self, url, *, parameter=None, write=True):
         return tune_connections(create_engine(url, pool_pre_ping=True, connect_args={

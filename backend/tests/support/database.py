@@ -115,3 +115,32 @@ def models_differences(connection: Connection) -> list:
     context = MigrationContext.configure(connection, opts={"include_name": include_name,
                                                            "include_object": include_object})
     return compare_metadata(context, Base.metadata)
+
+
+# Everything PostgreSQL knows of a schema's objects, each as comparable text: two databases
+# with equal snapshots have the same tables, columns, defaults, constraints, indexes (with
+# their storage options), views, functions, triggers, owners, grants and Alembic stamp.
+_POSTGRES_CATALOG = {
+    "columns": "SELECT table_name, column_name, ordinal_position, data_type, udt_name, "
+               "character_maximum_length, numeric_precision, is_nullable, column_default "
+               "FROM information_schema.columns WHERE table_schema = current_schema()",
+    "relations": "SELECT relname, relkind, reloptions::text, pg_get_userbyid(relowner), "
+                 "relacl::text FROM pg_class WHERE relnamespace = current_schema()::regnamespace",
+    "constraints": "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) "
+                   "FROM pg_constraint WHERE connamespace = current_schema()::regnamespace",
+    "indexes": "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema()",
+    "views": "SELECT viewname, definition FROM pg_views WHERE schemaname = current_schema()",
+    "functions": "SELECT proname, pg_get_functiondef(oid) FROM pg_proc "
+                 "WHERE pronamespace = current_schema()::regnamespace",
+    "triggers": "SELECT tgname, pg_get_triggerdef(oid) FROM pg_trigger WHERE NOT tgisinternal",
+    "stamp": "SELECT version_num FROM alembic_version",
+}
+
+
+def postgres_schema_snapshot(connection: Connection) -> dict[str, list[tuple]]:
+    """The catalog of the connection's current schema (``_POSTGRES_CATALOG``), sorted."""
+    from sqlalchemy import text
+
+    return {part: sorted(tuple(str(value) for value in row)
+                         for row in connection.execute(text(sql)))
+            for part, sql in _POSTGRES_CATALOG.items()}
