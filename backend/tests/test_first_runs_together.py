@@ -106,7 +106,7 @@ def test_a_run_waits_for_the_one_creating_the_schema_then_finds_it_current(datab
             assert "Another run is creating or upgrading the schema" in waiting, (
                 waiting + "".join(child.communicate()))
             assert child.poll() is None
-            _migrate(database, connection, _may_not_create_message_for_populate)
+            _migrate(database, connection, _may_not_create_message_for_populate, empty=True)
         stdout, stderr = child.communicate(timeout=60)
     assert child.returncode == 0, stderr
     assert "Traceback" not in stderr
