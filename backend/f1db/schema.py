@@ -331,10 +331,10 @@ def creation_script(dialect_name: str) -> str | None:
         script = (CREATION_SCRIPTS / f"{dialect_name}.sql").read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
         return None
-    stamped = _STAMPED.findall(script)
-    if not stamped or stamped[-1] != head_revision():
+    stamped, head = _STAMPED.findall(script), head_revision()
+    if not stamped or stamped[-1] != head:
         log.debug("%s.sql stamps revision %s, not %s: replaying the revisions", dialect_name,
-                  stamped[-1] if stamped else None, head_revision())
+                  stamped[-1] if stamped else None, head)
         return None
     return "\n".join(line for line in script.splitlines() if line not in _OWN_TRANSACTION)
 
