@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 from typing import Iterator
 
-from sqlalchemy import Connection, Engine, create_engine, func, select
+from sqlalchemy import Connection, Engine, create_engine, func, select, text
 
 from f1db.config import normalise_url
 from f1db.models import (LEDGER_MODELS, SCHEDULE_MODELS, TABLE_NAMES, Base, SessionPart,
@@ -139,8 +139,6 @@ _POSTGRES_CATALOG = {
 
 def postgres_schema_snapshot(connection: Connection) -> dict[str, list[tuple]]:
     """The catalog of the connection's current schema (``_POSTGRES_CATALOG``), sorted."""
-    from sqlalchemy import text
-
     return {part: sorted(tuple(str(value) for value in row)
                          for row in connection.execute(text(sql)))
             for part, sql in _POSTGRES_CATALOG.items()}
